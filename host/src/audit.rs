@@ -1,0 +1,75 @@
+//! One structured event per tool call: who was called, with what outcome, at what cost.
+//!
+//! Records never hold argument values or outputs, only their sizes and the outcome. They go
+//! to the `warden::audit` tracing target (stderr, JSON with `--log-format json`).
+
+use std::time::Duration;
+
+use crate::digest::Sha256Digest;
+
+/// The outcome of a call, as the audit log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The tool returned a value.
+    Ok,
+    /// The tool returned its own error (`result::err`).
+    ToolError,
+    /// No such tool (JSON-RPC error).
+    UnknownTool,
+    /// The arguments were too large, too deep or did not match the schema.
+    InvalidArguments,
+    /// The tool's output did not match its output schema.
+    InvalidOutput,
+    /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
+    Failed(&'static str),
+}
+
+impl Outcome {
+    /// The name written to the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ToolError => "tool_error",
+            Outcome::UnknownTool => "unknown_tool",
+            Outcome::InvalidArguments => "invalid_arguments",
+            Outcome::InvalidOutput => "invalid_output",
+            Outcome::Failed(kind) => kind,
+        }
+    }
+}
+
+/// One call, as recorded.
+#[derive(Clone, Debug)]
+pub struct CallRecord<'a> {
+    /// The tool name as requested.
+    pub tool: &'a str,
+    /// The component's id and digest, when the tool exists.
+    pub component: Option<(&'a str, Sha256Digest)>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Size of the `arguments` JSON.
+    pub argument_bytes: usize,
+    /// Wall-clock time of the call.
+    pub duration: Duration,
+    /// Fuel the guest used.
+    pub fuel_used: u64,
+}
+
+/// Writes `record` to the audit log.
+pub fn record(record: &CallRecord<'_>) {
+    let (component, digest) = match record.component {
+        Some((id, digest)) => (id, digest.to_string()),
+        None => ("", String::new()),
+    };
+    tracing::info!(
+        target: "warden::audit",
+        tool = record.tool,
+        component,
+        digest = digest.as_str(),
+        outcome = record.outcome.as_str(),
+        argument_bytes = record.argument_bytes,
+        duration_us = u64::try_from(record.duration.as_micros()).unwrap_or(u64::MAX),
+        fuel_used = record.fuel_used,
+        "tool call"
+    );
+}

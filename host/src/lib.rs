@@ -1,0 +1,115 @@
+//! Warden: an MCP server whose tools are WebAssembly components, each confined to what an
+//! operator's manifest grants.
+//!
+//! The data path reads top to bottom: [`manifest`] → [`policy`] → [`component`] →
+//! [`catalog`] → transport ([`stdio`], [`mcp`]) → [`call`] (validate → [`sandbox`] → shape)
+//! → [`audit`].
+
+pub mod audit;
+pub mod call;
+pub mod catalog;
+pub mod cli;
+pub mod component;
+pub mod digest;
+pub mod docs;
+pub mod manifest;
+pub mod mcp;
+pub mod policy;
+pub mod sandbox;
+pub mod schema;
+pub mod stdio;
+pub mod units;
+pub mod values;
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::component::{LoadError, LoadedComponent};
+use crate::manifest::{Diagnostic, Diagnostics};
+use crate::policy::Policy;
+use crate::sandbox::Sandbox;
+
+/// A manifest read, checked and loaded: ready to serve.
+pub struct Prepared {
+    /// The checked manifest.
+    pub policy: Policy,
+    /// The tools.
+    pub catalog: Catalog,
+    /// Where calls run.
+    pub sandbox: Sandbox,
+}
+
+/// Why Warden cannot start on a manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The manifest or its components have problems; all of them are listed.
+    #[error(transparent)]
+    Manifest(#[from] Diagnostics),
+    /// The wasm engine could not be set up.
+    #[error("cannot set up the wasm engine: {0}")]
+    Engine(String),
+}
+
+/// Reads the manifest at `path`, checks it, and loads and pins every component.
+///
+/// # Errors
+/// Every problem found, each naming the file, line and key.
+pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
+    let (raw, map) = manifest::load(path)?;
+    let policy = Policy::from_raw(raw, &map)?;
+    let sandbox = Sandbox::new(policy.server.max_concurrent_calls)
+        .map_err(|e| PrepareError::Engine(format!("{e:#}")))?;
+    let mut errors = Vec::new();
+    let mut loaded = Vec::new();
+    for component in &policy.components {
+        match LoadedComponent::load(
+            &sandbox,
+            &component.source.value,
+            Some(component.sha256.value),
+        ) {
+            Ok(done) => loaded.push((component, done)),
+            Err(error) => errors.push(load_diagnostic(&policy, component, error)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors).sorted().into());
+    }
+    let catalog = Catalog::build(&policy, loaded)?;
+    Ok(Prepared {
+        policy,
+        catalog,
+        sandbox,
+    })
+}
+
+/// Places a load error at the manifest key it concerns, with a fix.
+fn load_diagnostic(
+    policy: &Policy,
+    component: &policy::ComponentPolicy,
+    error: LoadError,
+) -> Diagnostic {
+    let id = &component.id;
+    let (at, help) = match &error {
+        LoadError::Read { .. } => (
+            &component.source.at,
+            "check the path: `source` is relative to the manifest file".to_string(),
+        ),
+        LoadError::DigestMismatch { actual, .. } => (
+            &component.sha256.at,
+            format!(
+                "the file changed since it was pinned: restore the pinned file, or, if you trust the new one, pin it with sha256 = \"{actual}\""
+            ),
+        ),
+        LoadError::Compile { .. } | LoadError::Docs { .. } => (
+            &component.source.at,
+            "rebuild the component for wasm32-wasip2 against Warden's WIT (see README: Writing a tool)".to_string(),
+        ),
+        LoadError::Import { .. } => (
+            &component.at,
+            format!(
+                "Warden provides WASI 0.2 (cli, io, clocks, filesystem, random, sockets: nothing granted) and warden:tool/log; rebuild `{id}` without the other import"
+            ),
+        ),
+    };
+    policy.diagnostic(at, error.to_string(), help)
+}

@@ -1,0 +1,337 @@
+//! Runs one tool call in a fresh sandbox: a new `Store` per call from a pre-instantiated
+//! component, with fuel, a summed memory limit and a wall-clock deadline, and nothing granted.
+
+mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{ComponentExportIndex, InstancePre, Linker, ResourceTable, Val};
+use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::policy::Limits;
+pub use state::{CallState, CapturedOutput, GuestReport, MemoryLimiter, truncate};
+
+/// Host bindings of Warden's WIT package (the `warden:tool/log` import).
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "tool" });
+}
+
+/// How often the epoch advances: the granularity of the wall-clock deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Fuel burnt between yields to the async runtime, so a busy guest cannot starve the
+/// timer that enforces its deadline or other calls.
+const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
+/// Bytes of guest stdout, and of stderr, kept per call for the server log.
+const CAPTURED_OUTPUT: usize = 16 << 10;
+/// The wasm stack a call may use.
+const MAX_WASM_STACK: usize = 1 << 20;
+
+/// The engine, the linker that defines what the host offers, and the call gate.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<CallState>,
+    slots: Arc<Semaphore>,
+    max_concurrent_calls: usize,
+    ticker: Arc<AtomicBool>,
+}
+
+/// Why a call did not return a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The call used all its fuel.
+    OutOfFuel {
+        /// The fuel limit.
+        limit: u64,
+    },
+    /// The guest tried to grow its memory past the limit and then failed.
+    OutOfMemory {
+        /// The memory limit, rendered.
+        limit: String,
+    },
+    /// The call ran past its wall-clock limit.
+    Timeout {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The guest's wasm stack overflowed.
+    StackOverflow,
+    /// The guest panicked; the SDK's hook reported the message.
+    Panicked(String),
+    /// Any other trap.
+    Trap(String),
+    /// Every sandbox slot stayed busy for the whole timeout.
+    Busy {
+        /// `server.max_concurrent_calls`.
+        slots: usize,
+    },
+}
+
+impl Failure {
+    /// A short name for audit records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::OutOfFuel { .. } => "out_of_fuel",
+            Failure::OutOfMemory { .. } => "out_of_memory",
+            Failure::Timeout { .. } => "timeout",
+            Failure::StackOverflow => "stack_overflow",
+            Failure::Panicked(_) => "panic",
+            Failure::Trap(_) => "trap",
+            Failure::Busy { .. } => "busy",
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::OutOfFuel { limit } => write!(
+                f,
+                "out of fuel: the call used all of its {limit} fuel (limits.fuel)"
+            ),
+            Failure::OutOfMemory { limit } => write!(
+                f,
+                "out of memory: the tool tried to grow past its {limit} limit (limits.memory)"
+            ),
+            Failure::Timeout { limit } => write!(
+                f,
+                "timed out: the call ran longer than {} (limits.timeout)",
+                crate::units::format_duration(*limit)
+            ),
+            Failure::StackOverflow => write!(f, "stack overflow: the tool recursed too deeply"),
+            Failure::Panicked(message) => write!(f, "panicked: {message}"),
+            Failure::Trap(message) => write!(f, "trap: {message}"),
+            Failure::Busy { slots } => write!(
+                f,
+                "server busy: all {slots} sandboxes stayed in use for the call's whole timeout; try again later"
+            ),
+        }
+    }
+}
+
+/// What one call did.
+#[derive(Debug)]
+pub struct CallReport {
+    /// The results, or why there are none.
+    pub outcome: Result<Vec<Val>, Failure>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall-clock time, including waiting for a slot.
+    pub duration: Duration,
+}
+
+/// What the sandbox needs to run one function of a component.
+pub struct CallTarget<'a> {
+    /// The tool name, for log lines.
+    pub tool: &'a Arc<str>,
+    /// The pre-instantiated component.
+    pub pre: &'a InstancePre<CallState>,
+    /// The exported function.
+    pub function: &'a ComponentExportIndex,
+    /// How many results it returns.
+    pub result_count: usize,
+    /// Its limits.
+    pub limits: Limits,
+}
+
+impl Sandbox {
+    /// Creates the engine (fuel and epoch interruption on), the linker with WASI p2 (nothing
+    /// granted) and `warden:tool/log`, and starts the epoch ticker.
+    ///
+    /// # Errors
+    /// The engine cannot be configured.
+    pub fn new(max_concurrent_calls: usize) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(MAX_WASM_STACK);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Tool::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )?;
+
+        let ticker = Arc::new(AtomicBool::new(true));
+        let running = Arc::clone(&ticker);
+        let ticking = engine.weak();
+        std::thread::Builder::new()
+            .name("warden-epoch".into())
+            .spawn(move || {
+                while running.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match ticking.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+
+        Ok(Sandbox {
+            engine,
+            linker,
+            slots: Arc::new(Semaphore::new(max_concurrent_calls)),
+            max_concurrent_calls,
+            ticker,
+        })
+    }
+
+    /// The engine components are compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker components are pre-instantiated with.
+    pub fn linker(&self) -> &Linker<CallState> {
+        &self.linker
+    }
+
+    /// Calls `target` with `params` in a fresh store under its limits.
+    ///
+    /// Never fails: a guest that traps, runs out of anything or overruns its deadline is
+    /// reported in [`CallReport::outcome`], and the store is thrown away either way.
+    pub async fn call(&self, target: CallTarget<'_>, params: Vec<Val>) -> CallReport {
+        let started = Instant::now();
+        let limits = target.limits;
+        let slot =
+            match tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned())
+                .await
+            {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    return CallReport {
+                        outcome: Err(Failure::Busy {
+                            slots: self.max_concurrent_calls,
+                        }),
+                        fuel_used: 0,
+                        duration: started.elapsed(),
+                    };
+                }
+            };
+
+        let stdout = CapturedOutput::new(CAPTURED_OUTPUT);
+        let stderr = CapturedOutput::new(CAPTURED_OUTPUT);
+        // Deny by default: no args, env, preopens, stdin, network or name lookups.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = CallState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(limits.memory.bytes()),
+            guest: GuestReport::new(Arc::clone(target.tool)),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        let setup = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL)));
+        if let Err(error) = setup {
+            return CallReport {
+                outcome: Err(Failure::Trap(format!("cannot set up the sandbox: {error}"))),
+                fuel_used: 0,
+                duration: started.elapsed(),
+            };
+        }
+        let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+
+        let pre = target.pre.clone();
+        let function = *target.function;
+        let result_count = target.result_count;
+        let task = tokio::spawn(async move {
+            let run = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                let func = instance
+                    .get_func(&mut store, function)
+                    .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+                let mut results = vec![Val::Bool(false); result_count];
+                func.call_async(&mut store, &params, &mut results).await?;
+                wasmtime::Result::<Vec<Val>>::Ok(results)
+            };
+            let result = tokio::time::timeout(limits.timeout, run).await;
+            drop(slot);
+            (store, result)
+        });
+        let (store, result) = match task.await {
+            Ok(done) => done,
+            Err(error) => {
+                return CallReport {
+                    outcome: Err(Failure::Trap(format!(
+                        "the host failed running the call: {error}"
+                    ))),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                };
+            }
+        };
+
+        let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
+        let state = store.into_data();
+        log_output(target.tool, "stdout", &stdout);
+        log_output(target.tool, "stderr", &stderr);
+        let outcome = match result {
+            Err(_elapsed) => Err(Failure::Timeout {
+                limit: limits.timeout,
+            }),
+            Ok(Ok(results)) => Ok(results),
+            Ok(Err(error)) => Err(classify(&error, &state, limits)),
+        };
+        CallReport {
+            outcome,
+            fuel_used,
+            duration: started.elapsed(),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Names the reason a call failed.
+fn classify(error: &wasmtime::Error, state: &CallState, limits: Limits) -> Failure {
+    let out_of_memory = || Failure::OutOfMemory {
+        limit: limits.memory.to_string(),
+    };
+    tracing::debug!(error = ?error, "call failed");
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
+        Some(Trap::Interrupt) => Failure::Timeout {
+            limit: limits.timeout,
+        },
+        Some(Trap::StackOverflow) => Failure::StackOverflow,
+        Some(Trap::UnreachableCodeReached) => match &state.guest.panic {
+            Some(message) => Failure::Panicked(message.clone()),
+            None if state.limiter.refused => out_of_memory(),
+            None => Failure::Trap("unreachable (possibly a panic)".into()),
+        },
+        Some(trap) if state.limiter.refused => {
+            tracing::debug!(%trap, "trap after a refused memory grow");
+            out_of_memory()
+        }
+        Some(trap) => Failure::Trap(trap.to_string()),
+        None => Failure::Trap(format!("{error:#}")),
+    }
+}
+
+/// Sends what the guest printed to the server log (never to the MCP stdout).
+fn log_output(tool: &str, stream: &str, output: &CapturedOutput) {
+    let text = output.text();
+    if !text.is_empty() {
+        tracing::info!(target: "warden::guest", tool, stream, "{}", text.trim_end());
+    }
+}

@@ -1,0 +1,215 @@
+//! Shared test helpers: manifests pinned to the real plugins, the real `warden` binary, and
+//! clients that talk to it (rmcp's client, or raw JSON-RPC lines for framing tests).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// The `warden` binary under test.
+pub const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A built plugin, e.g. `plugin("echo")`.
+pub fn plugin(name: &str) -> PathBuf {
+    root().join("plugins").join(format!("{name}.wasm"))
+}
+
+/// The sha256 of a file, in hex.
+pub fn sha256(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// A temporary folder holding a manifest.
+pub struct Manifest {
+    /// Keeps the folder alive.
+    pub dir: tempfile::TempDir,
+    /// The manifest file.
+    pub path: PathBuf,
+}
+
+/// Writes a manifest with `[components.<id>]` tables for `components` (id, plugin name)
+/// pinned to their real digests, followed by `extra` TOML.
+pub fn manifest(components: &[(&str, &str)], extra: &str) -> Manifest {
+    let mut text = String::new();
+    for (id, plugin_name) in components {
+        let path = plugin(plugin_name);
+        text.push_str(&format!(
+            "[components.{id}]\nsource = {:?}\nsha256 = \"{}\"\n\n",
+            path.display().to_string(),
+            sha256(&path)
+        ));
+    }
+    text.push_str(extra);
+    manifest_text(&text)
+}
+
+/// Writes `text` as a manifest.
+pub fn manifest_text(text: &str) -> Manifest {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warden.toml");
+    std::fs::write(&path, text).unwrap();
+    Manifest { dir, path }
+}
+
+/// An rmcp client connected to `warden serve` on `manifest`.
+pub async fn client(manifest: &Manifest) -> RunningService<RoleClient, ()> {
+    let command = Command::new(WARDEN).configure(|cmd| {
+        cmd.arg("serve")
+            .arg("--manifest")
+            .arg(&manifest.path)
+            .env("WARDEN_LOG", "warn")
+            .stderr(Stdio::null());
+    });
+    ().serve(TokioChildProcess::new(command).unwrap())
+        .await
+        .expect("warden starts and answers initialize")
+}
+
+/// Calls `tool` with `arguments` and expects a result (not a protocol error).
+pub async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    arguments: Value,
+) -> CallToolResult {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+/// Asserts `result` is an error whose text contains `needle`.
+pub fn assert_error(result: &CallToolResult, needle: &str) {
+    assert_eq!(result.is_error, Some(true), "expected isError: {result:?}");
+    let text = text(result);
+    assert!(text.contains(needle), "expected {needle:?} in {text:?}");
+}
+
+/// `warden serve` driven with raw lines, for framing tests.
+pub struct RawServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl RawServer {
+    /// Starts `warden serve` on `manifest`; stderr goes to `stderr_file` when given.
+    pub fn start(manifest: &Manifest, stderr_file: Option<&Path>) -> RawServer {
+        let stderr = match stderr_file {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        };
+        let mut child = Command::new(WARDEN)
+            .arg("serve")
+            .arg("--manifest")
+            .arg(&manifest.path)
+            .env("WARDEN_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        RawServer {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// Sends raw bytes followed by a newline.
+    pub async fn send_line(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// Reads the next line of stdout as JSON (failing the test on anything else).
+    pub async fn recv(&mut self) -> Value {
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(60), self.stdout.read_line(&mut line))
+            .await
+            .expect("warden answers")
+            .unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {line:?}"))
+    }
+
+    /// Sends `message` and returns the next line.
+    pub async fn request(&mut self, message: Value) -> Value {
+        self.send_line(message.to_string().as_bytes()).await;
+        self.recv().await
+    }
+
+    /// Performs the legacy initialize handshake.
+    pub async fn initialize(&mut self) {
+        let reply = self
+            .request(
+                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "raw-test", "version": "0"}}}),
+            )
+            .await;
+        assert_eq!(reply["result"]["serverInfo"]["name"], "warden", "{reply}");
+        self.send_line(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await;
+    }
+
+    /// Closes stdin and waits for the server to exit; returns everything else it wrote.
+    pub async fn finish(mut self) -> String {
+        drop(self.stdin);
+        let mut rest = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut self.stdout, &mut rest)
+            .await
+            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("warden exits when stdin closes")
+            .unwrap();
+        assert!(status.success(), "warden exited with {status}");
+        rest
+    }
+}
+
+/// Runs the `warden` binary with `args` to completion: (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(WARDEN)
+        .args(args)
+        .env("WARDEN_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
