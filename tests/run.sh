@@ -3,7 +3,8 @@
 #   1. the example plugins rebuild byte-for-byte (their digests are pinned in warden.toml);
 #   2. cargo fmt and clippy are clean;
 #   3. cargo test --release --workspace: unit tests, SDK doctests, and the end-to-end tests
-#      that start the real `warden` binary and call the real components;
+#      that start the real `warden` binary and call the real components; then the plugins'
+#      own unit tests;
 #   4. the official Python MCP SDK drives the same binary in both protocol eras.
 # The host is built once (release profile) and reused by every step after it.
 set -euo pipefail
@@ -20,6 +21,9 @@ cargo clippy --workspace --all-targets --release --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --release --locked
+# The example plugins' own unit tests (pure logic: globs, GitHub JSON, header filters),
+# run on the host target.
+cargo test --manifest-path plugins/Cargo.toml --locked --quiet
 
 echo "== python interop (mcp 2.3.0)"
 venv="$root/.venv"

@@ -46,6 +46,7 @@ pub async fn call(
                             function: &tool.function.index,
                             result_count: usize::from(tool.function.result.is_some()),
                             limits: tool.limits,
+                            grants: &tool.grants,
                         },
                         params,
                     )

@@ -12,9 +12,10 @@ use crate::component::{ExportedFunction, LoadedComponent};
 use crate::digest::Sha256Digest;
 use crate::docs::{ComponentDocs, ParamDocs, TypeDocs};
 use crate::manifest::{Diagnostics, Location};
-use crate::policy::{ComponentId, ComponentPolicy, Limits, Policy, ToolSettings};
+use crate::policy::{ComponentId, ComponentPolicy, HintOverrides, Limits, Policy, ToolSettings};
 use crate::sandbox::CallState;
 use crate::schema;
+use rmcp::model::ToolAnnotations;
 
 /// Clients accept tool names of at most this many characters.
 pub const MAX_TOOL_NAME: usize = 64;
@@ -40,6 +41,10 @@ pub struct Tool {
     pub pre: InstancePre<CallState>,
     /// The component's limits.
     pub limits: Limits,
+    /// The component's grants.
+    pub grants: Arc<crate::policy::Grants>,
+    /// The annotations, derived from the grants and the operator's overrides.
+    pub hints: Hints,
     /// The description shown to clients.
     pub description: Option<String>,
     /// JSON Schema of the arguments.
@@ -50,6 +55,34 @@ pub struct Tool {
     pub output: Output,
     input_validator: jsonschema::Validator,
     output_validator: Option<jsonschema::Validator>,
+}
+
+/// A tool's annotations. All four are always sent; they come from the component's grants,
+/// never from the guest, unless the operator overrides them per tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hints {
+    /// `readOnlyHint`: no writable directory and no hosts.
+    pub read_only: bool,
+    /// `destructiveHint`: a writable directory or any host.
+    pub destructive: bool,
+    /// `idempotentHint`: false unless the operator says otherwise.
+    pub idempotent: bool,
+    /// `openWorldHint`: it has hosts.
+    pub open_world: bool,
+}
+
+impl Hints {
+    /// The hints `grants` imply, with `overrides` applied.
+    pub fn derive(grants: &crate::policy::Grants, overrides: HintOverrides) -> Self {
+        let network = !grants.hosts.is_empty();
+        let writes = grants.writes_files();
+        Hints {
+            read_only: overrides.read_only.unwrap_or(!writes && !network),
+            destructive: overrides.destructive.unwrap_or(writes || network),
+            idempotent: overrides.idempotent.unwrap_or(false),
+            open_world: overrides.open_world.unwrap_or(network),
+        }
+    }
 }
 
 /// How a function's result becomes a `CallToolResult`.
@@ -104,6 +137,13 @@ impl Tool {
             Arc::clone(&self.input_schema),
         );
         tool.output_schema = self.output_schema.clone();
+        tool.annotations = Some(
+            ToolAnnotations::new()
+                .read_only(self.hints.read_only)
+                .destructive(self.hints.destructive)
+                .idempotent(self.hints.idempotent)
+                .open_world(self.hints.open_world),
+        );
         tool
     }
 }
@@ -246,6 +286,12 @@ fn find_settings<'a>(
     static NONE: ToolSettings = ToolSettings {
         description: None,
         name: None,
+        hints: HintOverrides {
+            read_only: None,
+            destructive: None,
+            idempotent: None,
+            open_world: None,
+        },
     };
     let qualified_key = function
         .interface_short()
@@ -348,6 +394,8 @@ fn tool(
         function: function.clone(),
         pre: loaded.pre.clone(),
         limits: component.limits,
+        grants: Arc::clone(&component.grants),
+        hints: Hints::derive(&component.grants, settings.hints),
         description,
         input_schema: Arc::new(into_object(input)),
         output_schema: output_schema.map(|schema| Arc::new(into_object(schema))),

@@ -103,8 +103,11 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    for warning in &prepared.catalog.warnings {
+    for warning in &prepared.warnings {
         tracing::warn!("{warning}");
+    }
+    for note in &prepared.notes {
+        tracing::info!("{note}");
     }
     let ServerSettings {
         max_argument_bytes, ..
@@ -131,8 +134,11 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
 fn check(manifest: &Path) -> ExitCode {
     match prepare(manifest) {
         Ok(prepared) => {
-            for warning in &prepared.catalog.warnings {
+            for warning in &prepared.warnings {
                 println!("warning: {warning}");
+            }
+            for note in &prepared.notes {
+                println!("note: {note}");
             }
             println!(
                 "ok: {} component(s), {} tool(s) in {}",
@@ -171,7 +177,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
     let id = ComponentId::parse(&id)
         .map_err(anyhow::Error::msg)
         .context("choose a component id with --id")?;
-    let sandbox = Sandbox::new(1)?;
+    let sandbox = Sandbox::new(1, Default::default())?;
     let loaded = LoadedComponent::load(&sandbox, path, None)?;
     let digest = loaded.digest;
     let imports = loaded.imports.clone();
@@ -191,6 +197,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         },
         sha256: crate::manifest::Located { value: digest, at },
         limits: Limits::default(),
+        grants: Default::default(),
         tools: Default::default(),
     };
     let policy = Policy {
@@ -200,6 +207,8 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
             max_argument_bytes: crate::policy::DEFAULT_MAX_ARGUMENT_BYTES,
         },
         components: vec![component.clone()],
+        secrets: Default::default(),
+        warnings: Vec::new(),
     };
     let catalog =
         Catalog::build(&policy, vec![(&component, loaded)]).map_err(|Diagnostics(errors)| {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod component;
 pub mod digest;
 pub mod docs;
+pub mod grants;
 pub mod manifest;
 pub mod mcp;
 pub mod policy;
@@ -37,6 +38,10 @@ pub struct Prepared {
     pub catalog: Catalog,
     /// Where calls run.
     pub sandbox: Sandbox,
+    /// Problems worth a look that do not stop the start.
+    pub warnings: Vec<String>,
+    /// How the manifest is applied where that is not obvious.
+    pub notes: Vec<String>,
 }
 
 /// Why Warden cannot start on a manifest.
@@ -57,17 +62,29 @@ pub enum PrepareError {
 pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
     let (raw, map) = manifest::load(path)?;
     let policy = Policy::from_raw(raw, &map)?;
-    let sandbox = Sandbox::new(policy.server.max_concurrent_calls)
+    let secrets = std::sync::Arc::new(policy.secrets.clone());
+    let sandbox = Sandbox::new(policy.server.max_concurrent_calls, secrets)
         .map_err(|e| PrepareError::Engine(format!("{e:#}")))?;
     let mut errors = Vec::new();
     let mut loaded = Vec::new();
+    let mut warnings = policy.warnings.clone();
+    let mut notes = Vec::new();
     for component in &policy.components {
-        match LoadedComponent::load(
-            &sandbox,
-            &component.source.value,
-            Some(component.sha256.value),
-        ) {
-            Ok(done) => loaded.push((component, done)),
+        let pinned = Some(component.sha256.value);
+        match LoadedComponent::load(&sandbox, &component.source.value, pinned) {
+            Ok(done) => {
+                let id = &component.id;
+                if done
+                    .imports
+                    .iter()
+                    .any(|name| name.starts_with("wasi:sockets/"))
+                {
+                    notes.push(format!(
+                        "component `{id}` imports wasi:sockets: it is linked with every address and name lookup denied (tools reach the network only through wasi:http and `hosts`)"
+                    ));
+                }
+                loaded.push((component, done));
+            }
             Err(error) => errors.push(load_diagnostic(&policy, component, error)),
         }
     }
@@ -75,10 +92,13 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
         return Err(Diagnostics(errors).sorted().into());
     }
     let catalog = Catalog::build(&policy, loaded)?;
+    warnings.extend(catalog.warnings.iter().cloned());
     Ok(Prepared {
         policy,
         catalog,
         sandbox,
+        warnings,
+        notes,
     })
 }
 
@@ -107,7 +127,7 @@ fn load_diagnostic(
         LoadError::Import { .. } => (
             &component.at,
             format!(
-                "Warden provides WASI 0.2 (cli, io, clocks, filesystem, random, sockets: nothing granted) and warden:tool/log; rebuild `{id}` without the other import"
+                "Warden provides WASI 0.2 (cli, io, clocks, filesystem, random, sockets, http: only what the manifest grants) and warden:tool/{{log, secrets}}; rebuild `{id}` without the other import"
             ),
         ),
     };

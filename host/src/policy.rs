@@ -4,10 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 use crate::digest::Sha256Digest;
-use crate::manifest::{Diagnostic, Diagnostics, Located, RawLimits, RawManifest, SourceMap};
+use crate::grants::{Access, DirGrant, HostGrant};
+use crate::manifest::{
+    Diagnostic, Diagnostics, Located, RawComponent, RawHttp, RawLimits, RawManifest, RawSecret,
+    SourceMap,
+};
 use crate::units::{ByteSize, format_duration, parse_duration};
 
 /// Default for `server.max_concurrent_calls`.
@@ -30,6 +37,65 @@ pub struct Policy {
     pub server: ServerSettings,
     /// The components, in id order.
     pub components: Vec<ComponentPolicy>,
+    /// The secrets, by name.
+    pub secrets: BTreeMap<String, Secret>,
+    /// Problems worth a look that do not stop the start.
+    pub warnings: Vec<String>,
+}
+
+/// A secret the host holds: its value never leaves the host except to its `hosts`.
+#[derive(Clone, Debug)]
+pub struct Secret {
+    /// The value (zeroized on drop; `Debug` prints no value).
+    pub value: SecretString,
+    /// The only destinations the value may be sent to.
+    pub hosts: Vec<HostGrant>,
+}
+
+/// Everything a component may touch beyond computing.
+#[derive(Clone, Debug, Default)]
+pub struct Grants {
+    /// Preopened directories.
+    pub dirs: Vec<DirGrant>,
+    /// Destinations of outgoing HTTP requests.
+    pub hosts: Vec<HostGrant>,
+    /// Names of secrets it may use through handles.
+    pub secrets: Vec<String>,
+    /// Plain environment variables, in name order.
+    pub env: Vec<(String, String)>,
+    /// Bounds on outgoing requests.
+    pub http: HttpLimits,
+}
+
+impl Grants {
+    /// Whether any granted directory is writable.
+    pub fn writes_files(&self) -> bool {
+        self.dirs.iter().any(|dir| dir.access == Access::ReadWrite)
+    }
+}
+
+/// Bounds on a component's outgoing HTTP requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time to the first byte of the response.
+    pub first_byte_timeout: Duration,
+    /// Longest pause between response body chunks.
+    pub between_bytes_timeout: Duration,
+    /// Largest response body.
+    pub max_response_bytes: ByteSize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(10),
+            between_bytes_timeout: Duration::from_secs(10),
+            max_response_bytes: ByteSize(4 << 20),
+        }
+    }
 }
 
 /// `[server]`, with defaults applied.
@@ -109,6 +175,8 @@ pub struct ComponentPolicy {
     pub sha256: Located<Sha256Digest>,
     /// Its limits (defaults merged with its overrides).
     pub limits: Limits,
+    /// What it may touch.
+    pub grants: Arc<Grants>,
     /// Per-tool settings, keyed by WIT function name or `<interface>.<function>`.
     pub tools: BTreeMap<String, Located<ToolSettings>>,
 }
@@ -120,6 +188,21 @@ pub struct ToolSettings {
     pub description: Option<String>,
     /// Replaces the function part of the tool name (already with `-` turned into `_`).
     pub name: Option<Located<String>>,
+    /// Overrides of the annotations derived from the grants.
+    pub hints: HintOverrides,
+}
+
+/// Operator overrides of a tool's annotations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HintOverrides {
+    /// `read_only`.
+    pub read_only: Option<bool>,
+    /// `destructive`.
+    pub destructive: Option<bool>,
+    /// `idempotent`.
+    pub idempotent: Option<bool>,
+    /// `open_world`.
+    pub open_world: Option<bool>,
 }
 
 impl Policy {
@@ -177,6 +260,8 @@ impl Policy {
             None => Limits::default(),
         };
 
+        let mut warnings = Vec::new();
+        let secrets = load_secrets(&raw.secrets, base, map, &mut errors, &mut warnings);
         let mut components = Vec::new();
         for (id, component) in raw.components {
             let path = ["components", id.as_str()];
@@ -201,6 +286,7 @@ impl Policy {
                 ),
                 None => defaults,
             };
+            let grants = component_grants(&id, &component, &raw.secrets, base, map, &mut errors);
             let source = match component.source {
                 Some(source) => Some(Located {
                     value: base.join(source),
@@ -263,6 +349,12 @@ impl Policy {
                 let settings = ToolSettings {
                     description: tool.description,
                     name,
+                    hints: HintOverrides {
+                        read_only: tool.read_only,
+                        destructive: tool.destructive,
+                        idempotent: tool.idempotent,
+                        open_world: tool.open_world,
+                    },
                 };
                 let at = map.locate(&tool_path);
                 tools.insert(
@@ -280,6 +372,7 @@ impl Policy {
                     source,
                     sha256,
                     limits,
+                    grants: Arc::new(grants),
                     tools,
                 });
             }
@@ -293,6 +386,8 @@ impl Policy {
                     max_argument_bytes,
                 },
                 components,
+                secrets,
+                warnings,
             })
         } else {
             Err(Diagnostics(errors).sorted())
@@ -308,6 +403,298 @@ impl Policy {
     ) -> Diagnostic {
         Diagnostic::new(&self.file, at, message, help)
     }
+}
+
+/// Reads every `[secrets.<name>]` value from its source.
+fn load_secrets(
+    raw: &BTreeMap<String, RawSecret>,
+    base: &Path,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, Secret> {
+    let mut secrets = BTreeMap::new();
+    for (name, secret) in raw {
+        let path = ["secrets", name.as_str()];
+        let mut hosts = Vec::new();
+        for (i, host) in secret.hosts.iter().enumerate() {
+            match HostGrant::parse(host) {
+                Ok(grant) => hosts.push(grant),
+                Err(message) => errors.push(map.diagnostic(
+                    &[&path[..], &["hosts", &i.to_string()]].concat(),
+                    message,
+                    "write each destination as scheme://host[:port], e.g. \"https://api.github.com\"",
+                )),
+            }
+        }
+        if secret.hosts.is_empty() {
+            errors.push(map.diagnostic(
+                &path,
+                format!("secret `{name}` has no `hosts`, so it could never be sent anywhere"),
+                "add the destinations it is for, e.g. hosts = [\"https://api.github.com\"]",
+            ));
+        }
+        let value = match (&secret.from_env, &secret.from_file) {
+            (Some(var), None) => match std::env::var(var) {
+                Ok(value) if !value.is_empty() => Some(value),
+                _ => {
+                    errors.push(map.diagnostic(
+                        &[&path[..], &["from_env"]].concat(),
+                        format!("environment variable `{var}` is not set (or empty)"),
+                        format!("set `{var}` for the server, or read the secret from a file with from_file"),
+                    ));
+                    None
+                }
+            },
+            (None, Some(file)) => {
+                let file_path = base.join(file);
+                match std::fs::read_to_string(&file_path) {
+                    Ok(text) => {
+                        warn_if_shared(name, &file_path, warnings);
+                        let value = text
+                            .strip_suffix('\n')
+                            .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                            .unwrap_or(&text)
+                            .to_string();
+                        if value.is_empty() {
+                            errors.push(map.diagnostic(
+                                &[&path[..], &["from_file"]].concat(),
+                                format!("{} is empty", file_path.display()),
+                                "put the secret's value in the file",
+                            ));
+                            None
+                        } else {
+                            Some(value)
+                        }
+                    }
+                    Err(error) => {
+                        errors.push(map.diagnostic(
+                            &[&path[..], &["from_file"]].concat(),
+                            format!("cannot read {}: {error}", file_path.display()),
+                            "check the path: it is relative to the manifest file",
+                        ));
+                        None
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                errors.push(map.diagnostic(
+                    &path,
+                    format!("secret `{name}` has both from_env and from_file"),
+                    "keep one of them",
+                ));
+                None
+            }
+            (None, None) => {
+                errors.push(map.diagnostic(
+                    &path,
+                    format!("secret `{name}` has no source"),
+                    "add from_env = \"VARIABLE\" or from_file = \"path\"",
+                ));
+                None
+            }
+        };
+        if let Some(value) = value {
+            secrets.insert(
+                name.clone(),
+                Secret {
+                    value: SecretString::from(value),
+                    hosts,
+                },
+            );
+        }
+    }
+    secrets
+}
+
+/// Warns when a secret file is readable by its group or by others.
+fn warn_if_shared(name: &str, path: &Path, warnings: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.permissions().mode() & 0o044 != 0
+    {
+        warnings.push(format!(
+            "secret `{name}`: {} is readable by its group or by others; `chmod 600` it",
+            path.display()
+        ));
+    }
+}
+
+/// Checks and types the grants of one component.
+fn component_grants(
+    id: &ComponentId,
+    component: &RawComponent,
+    secrets: &BTreeMap<String, RawSecret>,
+    base: &Path,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> Grants {
+    let path = ["components", id.as_str()];
+    let key =
+        |rest: &[&str]| -> Vec<String> { path.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let mut grants = Grants::default();
+
+    for (i, dir) in component.dirs.iter().enumerate() {
+        let index = i.to_string();
+        let at = key(&["dirs", &index]);
+        let (Some(host), Some(guest), Some(access)) = (&dir.host, &dir.guest, &dir.access) else {
+            errors.push(map.diagnostic(
+                &at,
+                "a dir needs `host`, `guest` and `access`",
+                "e.g. { host = \"./data\", guest = \"/data\", access = \"read-only\" }",
+            ));
+            continue;
+        };
+        let access = match Access::parse(access) {
+            Ok(access) => access,
+            Err(message) => {
+                errors.push(map.diagnostic(&at, message, "use \"read-only\" or \"read-write\""));
+                continue;
+            }
+        };
+        let guest_ok = guest.starts_with('/')
+            && !guest.split('/').any(|part| part == ".." || part == ".")
+            && !grants.dirs.iter().any(|d| &d.guest == guest);
+        if !guest_ok {
+            errors.push(map.diagnostic(
+                &at,
+                format!("`{guest}` is not a usable guest path: it must be absolute, without `.` or `..`, and not used twice"),
+                "e.g. guest = \"/data\"",
+            ));
+            continue;
+        }
+        let host_path = base.join(host);
+        match std::fs::canonicalize(&host_path) {
+            Ok(resolved) if resolved.is_dir() => grants.dirs.push(DirGrant {
+                host: resolved,
+                guest: guest.clone(),
+                access,
+            }),
+            _ => errors.push(map.diagnostic(
+                &at,
+                format!("{} is not an existing directory", host_path.display()),
+                "create it, or fix `host` (relative to the manifest file)",
+            )),
+        }
+    }
+
+    for (i, host) in component.hosts.iter().enumerate() {
+        match HostGrant::parse(host) {
+            Ok(grant) => grants.hosts.push(grant),
+            Err(message) => errors.push(map.diagnostic(
+                &key(&["hosts", &i.to_string()]),
+                message,
+                "write each destination as scheme://host[:port], e.g. \"https://api.github.com\"",
+            )),
+        }
+    }
+
+    for name in &component.secrets {
+        let Some(secret) = secrets.get(name) else {
+            errors.push(map.diagnostic(
+                &key(&["secrets"]),
+                format!("secret `{name}` is not defined"),
+                format!("define it: [secrets.{name}] with from_env or from_file, and hosts"),
+            ));
+            continue;
+        };
+        for host in &secret.hosts {
+            if let Ok(secret_host) = HostGrant::parse(host)
+                && !grants.hosts.iter().any(|grant| grant.covers(&secret_host))
+            {
+                errors.push(map.diagnostic(
+                    &key(&["secrets"]),
+                    format!(
+                        "secret `{name}` is bound to {secret_host}, which component `{id}` is not granted"
+                    ),
+                    format!("add \"{secret_host}\" to components.{id}.hosts, or do not grant it `{name}`"),
+                ));
+            }
+        }
+        grants.secrets.push(name.clone());
+    }
+
+    for (name, value) in &component.env {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            grants.env.push((name.clone(), value.clone()));
+        } else {
+            errors.push(map.diagnostic(
+                &key(&["env", name]),
+                format!("`{name}` is not an environment variable name"),
+                "use letters, digits and `_`, not starting with a digit",
+            ));
+        }
+    }
+
+    if let Some(http) = &component.http {
+        grants.http = http_limits(http, &key(&["http"]), map, errors);
+    }
+    grants
+}
+
+/// Reads `components.<id>.http`.
+fn http_limits(
+    raw: &RawHttp,
+    path: &[String],
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> HttpLimits {
+    let mut limits = HttpLimits::default();
+    let mut duration = |value: &Option<String>, name: &str, slot: &mut Duration| {
+        if let Some(text) = value {
+            match parse_duration(text) {
+                Ok(d) if d > Duration::ZERO && d <= Duration::from_secs(600) => *slot = d,
+                Ok(_) => errors.push(map.diagnostic(
+                    &[path, &[name.to_string()]].concat(),
+                    format!("`{text}` is out of range"),
+                    "use a duration from \"1ms\" to \"10m\"",
+                )),
+                Err(message) => errors.push(map.diagnostic(
+                    &[path, &[name.to_string()]].concat(),
+                    message,
+                    "e.g. \"10s\"",
+                )),
+            }
+        }
+    };
+    duration(
+        &raw.connect_timeout,
+        "connect_timeout",
+        &mut limits.connect_timeout,
+    );
+    duration(
+        &raw.first_byte_timeout,
+        "first_byte_timeout",
+        &mut limits.first_byte_timeout,
+    );
+    duration(
+        &raw.between_bytes_timeout,
+        "between_bytes_timeout",
+        &mut limits.between_bytes_timeout,
+    );
+    if let Some(text) = &raw.max_response_bytes {
+        match ByteSize::parse(text) {
+            Ok(size) if size.bytes() >= 1 && size.bytes() <= 1 << 30 => {
+                limits.max_response_bytes = size
+            }
+            Ok(size) => errors.push(map.diagnostic(
+                &[path, &["max_response_bytes".to_string()]].concat(),
+                format!("{size} is out of range"),
+                "use a size from \"1 B\" to \"1 GiB\"",
+            )),
+            Err(message) => errors.push(map.diagnostic(
+                &[path, &["max_response_bytes".to_string()]].concat(),
+                message,
+                "e.g. \"4 MiB\"",
+            )),
+        }
+    }
+    limits
 }
 
 /// Applies the keys of `raw` over `base`, recording invalid values.

@@ -8,6 +8,10 @@
 //!   so you depend on `warden-sdk` only), exports your type, embeds your WIT doc comments for
 //!   the host (wit-bindgen drops them from the component), and installs the SDK panic hook.
 //! - [`log`] writes to the Warden server's log.
+//! - [`http`] sends HTTP requests through `wasi:http/outgoing-handler`, to the hosts the
+//!   operator granted.
+//! - [`secrets`] hands out tokens for the secrets the operator granted, to put in HTTP
+//!   request headers; the host swaps in the plaintext, which the tool never sees.
 //! - The panic hook sends the panic message to the host before the tool aborts, so the client
 //!   gets `panicked: <message>` rather than a bare trap.
 //!
@@ -66,15 +70,18 @@
 //! ```
 
 mod bindings;
+pub mod http;
 pub mod log;
 mod panic;
+pub mod secrets;
 
 /// The bindings generator [`tool!`] uses, re-exported so tools need no dependency of their own.
 pub use wit_bindgen;
 
-/// Turns this crate into a Warden tool. Call it once, at the crate root.
+/// Turns this crate into a Warden tool. Call it once, at the crate root, in this form
+/// (a complete, compiled example is in the crate docs):
 ///
-/// ```ignore
+/// ```text
 /// warden_sdk::tool!({ world: "echo", export: Echo });
 /// ```
 ///
@@ -91,8 +98,9 @@ pub use wit_bindgen;
 ///
 /// - `wit_bindgen::generate!` for the world, in a hidden module whose items are imported at the
 ///   crate root: the `Guest` traits, the types of the world and of its interfaces, the
-///   `exports::..` modules, and bindings for any imports. `warden:tool/log` is not generated
-///   again: it is [`log`]'s. The world must `include warden:tool/tool@0.1.0;`.
+///   `exports::..` modules, and bindings for any imports. `warden:tool/log` and
+///   `warden:tool/secrets` are not generated again: they are the SDK's (use [`log`] and
+///   [`secrets`]). The world must `include warden:tool/tool@0.1.0;`.
 /// - the export of `Type` for every exported function.
 /// - a `warden-docs` custom section: JSON with the doc comments of every exported function, its
 ///   parameter types and its result type, which the host shows to MCP clients.
@@ -106,5 +114,6 @@ pub use warden_sdk_macros::tool;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bindings::warden::tool::log as log_bindings;
+    pub use crate::bindings::warden::tool::secrets as secrets_bindings;
     pub use crate::panic::install as install_panic_hook;
 }

@@ -2,8 +2,11 @@
 
 mod bad_input;
 mod calls;
+mod capabilities;
 mod cli;
+mod httpd;
 mod limits;
 mod listing;
 mod manifests;
+mod network;
 mod support;

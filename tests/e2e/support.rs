@@ -69,11 +69,21 @@ pub fn manifest_text(text: &str) -> Manifest {
 
 /// An rmcp client connected to `warden serve` on `manifest`.
 pub async fn client(manifest: &Manifest) -> RunningService<RoleClient, ()> {
-    let command = Command::new(WARDEN).configure(|cmd| {
+    client_with(manifest, Command::new(WARDEN), &[]).await
+}
+
+/// An rmcp client connected to `command serve` on `manifest`, with extra environment.
+pub async fn client_with(
+    manifest: &Manifest,
+    command: Command,
+    env: &[(&str, &str)],
+) -> RunningService<RoleClient, ()> {
+    let command = command.configure(|cmd| {
         cmd.arg("serve")
             .arg("--manifest")
             .arg(&manifest.path)
             .env("WARDEN_LOG", "warn")
+            .envs(env.iter().copied())
             .stderr(Stdio::null());
     });
     ().serve(TokioChildProcess::new(command).unwrap())

@@ -6,7 +6,10 @@ pub mod raw;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Located, Location, SourceMap, dotted};
-pub use raw::{RawComponent, RawDefaults, RawLimits, RawManifest, RawServer, RawTool};
+pub use raw::{
+    RawComponent, RawDefaults, RawDir, RawHttp, RawLimits, RawManifest, RawSecret, RawServer,
+    RawTool,
+};
 
 /// Reads and parses the manifest at `path`.
 ///
@@ -122,12 +125,19 @@ fn known_keys(path: &[String]) -> &'static str {
         .map(String::as_str)
         .collect();
     match parent.as_slice() {
-        [] => "server, defaults, components",
+        [] => "server, defaults, components, secrets",
+        ["secrets", _] => "from_env, from_file, hosts",
+        ["components", _, "dirs", _] => "host, guest, access",
+        ["components", _, "http"] => {
+            "connect_timeout, first_byte_timeout, between_bytes_timeout, max_response_bytes"
+        }
         ["server"] => "max_concurrent_calls, max_argument_bytes",
         ["defaults"] => "limits",
         ["defaults", "limits"] | ["components", _, "limits"] => "fuel, memory, timeout",
-        ["components", _] => "source, sha256, limits, tools",
-        ["components", _, "tools", _] => "description, name",
+        ["components", _] => "source, sha256, limits, dirs, hosts, secrets, env, http, tools",
+        ["components", _, "tools", _] => {
+            "description, name, read_only, destructive, idempotent, open_world"
+        }
         _ => "",
     }
 }
@@ -181,7 +191,7 @@ name = "say"
             errors[1].starts_with("w.toml:5:1: `components.echo.sha`: unknown key"),
             "{errors:?}"
         );
-        assert!(errors[1].contains("source, sha256, limits, tools"));
+        assert!(errors[1].contains("source, sha256, limits, dirs, hosts"));
     }
 
     #[test]

@@ -20,6 +20,50 @@ pub struct RawManifest {
     /// `[components.<id>]`: the components to load, by id.
     #[serde(default)]
     pub components: BTreeMap<String, RawComponent>,
+    /// `[secrets.<name>]`: secrets the host holds, by name.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, RawSecret>,
+}
+
+/// `[secrets.<name>]`: where a secret's value comes from and where it may be sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSecret {
+    /// Read the value from this environment variable of the server.
+    /// Example: `from_env = "GITHUB_TOKEN"`
+    pub from_env: Option<String>,
+    /// Read the value from this file (relative to the manifest; a trailing newline is trimmed).
+    /// Example: `from_file = "/run/secrets/github"`
+    pub from_file: Option<String>,
+    /// The only destinations the secret may ever be sent to.
+    /// Example: `hosts = ["https://api.github.com"]`
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+/// One entry of `components.<id>.dirs`.
+#[derive(Debug, Deserialize)]
+pub struct RawDir {
+    /// The directory on the host, relative to the manifest. Example: `host = "./data"`
+    pub host: Option<String>,
+    /// Where the tool sees it. Example: `guest = "/data"`
+    pub guest: Option<String>,
+    /// `"read-only"` or `"read-write"`.
+    pub access: Option<String>,
+}
+
+/// `components.<id>.http`: bounds on outgoing requests.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawHttp {
+    /// Time to establish a connection. Example: `connect_timeout = "5s"`
+    pub connect_timeout: Option<String>,
+    /// Time from sending the request to the first byte of the response.
+    /// Example: `first_byte_timeout = "10s"`
+    pub first_byte_timeout: Option<String>,
+    /// Longest pause between two chunks of the response body.
+    /// Example: `between_bytes_timeout = "10s"`
+    pub between_bytes_timeout: Option<String>,
+    /// Largest response body a tool may receive. Example: `max_response_bytes = "4 MiB"`
+    pub max_response_bytes: Option<String>,
 }
 
 /// `[server]`.
@@ -62,6 +106,24 @@ pub struct RawComponent {
     pub sha256: Option<String>,
     /// Overrides of `[defaults.limits]` for this component.
     pub limits: Option<RawLimits>,
+    /// Directories the tool may use, each read-only or read-write.
+    /// Example: `dirs = [{ host = "./data", guest = "/data", access = "read-only" }]`
+    #[serde(default)]
+    pub dirs: Vec<RawDir>,
+    /// Destinations of outgoing HTTP requests: `scheme://host[:port]`, where host may be
+    /// `*.domain` for its subdomains. Example: `hosts = ["https://api.github.com"]`
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Names of `[secrets.<name>]` the tool may use through handles.
+    /// Example: `secrets = ["github"]`
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Plain, non-secret environment variables the tool sees (it sees no others).
+    /// Example: `env = { USER_AGENT = "warden-fetch/0.1" }`
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Bounds on outgoing HTTP requests.
+    pub http: Option<RawHttp>,
     /// `[components.<id>.tools.<function>]`: per-tool settings, keyed by the WIT function name
     /// as written, or `"<interface>.<function>"` where two interfaces export the same name.
     #[serde(default)]
@@ -77,4 +139,12 @@ pub struct RawTool {
     /// Renames the function part of the tool name: the tool becomes `<component id>_<name>`.
     /// Example: `name = "say"`
     pub name: Option<String>,
+    /// Overrides the derived `readOnlyHint`. Example: `read_only = true`
+    pub read_only: Option<bool>,
+    /// Overrides the derived `destructiveHint`.
+    pub destructive: Option<bool>,
+    /// Overrides the derived `idempotentHint`.
+    pub idempotent: Option<bool>,
+    /// Overrides the derived `openWorldHint`.
+    pub open_world: Option<bool>,
 }

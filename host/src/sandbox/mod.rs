@@ -1,6 +1,8 @@
 //! Runs one tool call in a fresh sandbox: a new `Store` per call from a pre-instantiated
 //! component, with fuel, a summed memory limit and a wall-clock deadline, and nothing granted.
 
+mod egress;
+mod outbound;
 mod state;
 
 use std::sync::Arc;
@@ -12,12 +14,19 @@ use wasmtime::component::{ComponentExportIndex, InstancePre, Linker, ResourceTab
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::policy::Limits;
-pub use state::{CallState, CapturedOutput, GuestReport, MemoryLimiter, truncate};
+use crate::grants::Access;
+use crate::policy::{Grants, Limits, Secret};
+pub use state::{CallState, CapturedOutput, GuestReport, MemoryLimiter, SecretHandle, truncate};
+use std::collections::BTreeMap;
+use wasmtime_wasi::FsPerms;
 
 /// Host bindings of Warden's WIT package (the `warden:tool/log` import).
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "tool" });
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "tool",
+        with: { "warden:tool/secrets.secret": crate::sandbox::SecretHandle },
+    });
 }
 
 /// How often the epoch advances: the granularity of the wall-clock deadline.
@@ -36,6 +45,7 @@ pub struct Sandbox {
     linker: Linker<CallState>,
     slots: Arc<Semaphore>,
     max_concurrent_calls: usize,
+    secrets: Arc<BTreeMap<String, Secret>>,
     ticker: Arc<AtomicBool>,
 }
 
@@ -135,6 +145,8 @@ pub struct CallTarget<'a> {
     pub result_count: usize,
     /// Its limits.
     pub limits: Limits,
+    /// What it may touch.
+    pub grants: &'a Arc<Grants>,
 }
 
 impl Sandbox {
@@ -143,7 +155,10 @@ impl Sandbox {
     ///
     /// # Errors
     /// The engine cannot be configured.
-    pub fn new(max_concurrent_calls: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        max_concurrent_calls: usize,
+        secrets: Arc<BTreeMap<String, Secret>>,
+    ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.consume_fuel(true);
@@ -153,6 +168,7 @@ impl Sandbox {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::Tool::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
             &mut linker,
             |state| state,
@@ -178,6 +194,7 @@ impl Sandbox {
             linker,
             slots: Arc::new(Semaphore::new(max_concurrent_calls)),
             max_concurrent_calls,
+            secrets,
             ticker,
         })
     }
@@ -217,19 +234,45 @@ impl Sandbox {
 
         let stdout = CapturedOutput::new(CAPTURED_OUTPUT);
         let stderr = CapturedOutput::new(CAPTURED_OUTPUT);
-        // Deny by default: no args, env, preopens, stdin, network or name lookups.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
+        // Deny by default: no args, no stdin, no sockets or name lookups; only the granted
+        // directories and environment variables.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        for (name, value) in &target.grants.env {
+            wasi.env(name, value);
+        }
+        for dir in &target.grants.dirs {
+            let perms = match dir.access {
+                Access::ReadOnly => FsPerms::ReadOnly,
+                Access::ReadWrite => FsPerms::ReadWrite,
+            };
+            if let Err(error) = wasi.preopened_dir(&dir.host, &dir.guest, perms) {
+                return CallReport {
+                    outcome: Err(Failure::Trap(format!(
+                        "cannot open the granted directory {}: {error}",
+                        dir.guest
+                    ))),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                };
+            }
+        }
         let state = CallState {
-            wasi,
+            wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory.bytes()),
             guest: GuestReport::new(Arc::clone(target.tool)),
+            grants: Arc::clone(target.grants),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            egress: egress::EgressHooks::new(
+                Arc::clone(target.tool),
+                Arc::clone(target.grants),
+                Arc::clone(&self.secrets),
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);

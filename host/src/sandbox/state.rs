@@ -9,7 +9,11 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use wasmtime::component::Resource;
+
 use super::bindings::warden::tool::log::{self, Level};
+use super::bindings::warden::tool::secrets;
+use crate::policy::Grants;
 
 /// Bytes of one log message kept; the rest is cut.
 const MAX_LOG_MESSAGE: usize = 4 << 10;
@@ -22,6 +26,79 @@ pub struct CallState {
     pub(super) table: ResourceTable,
     pub(super) limiter: MemoryLimiter,
     pub(super) guest: GuestReport,
+    pub(super) grants: Arc<Grants>,
+    pub(super) http: wasmtime_wasi_http::WasiHttpCtx,
+    pub(super) egress: super::egress::EgressHooks,
+}
+
+impl wasmtime_wasi_http::WasiHttpView for CallState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
+    }
+}
+
+/// A secret handle held by a guest: the secret's name and this call's token for it.
+#[derive(Debug)]
+pub struct SecretHandle {
+    name: String,
+    token: String,
+}
+
+/// A fresh random placeholder: 128 bits, hex.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    format!("warden-secret-{}", hex::encode(bytes))
+}
+
+impl secrets::Host for CallState {
+    fn get(&mut self, name: String) -> Result<Resource<SecretHandle>, String> {
+        if !self.grants.secrets.contains(&name) {
+            tracing::warn!(target: "warden::denial", tool = &*self.guest.tool, secret = %name, "secret not granted");
+            return Err(format!("secret `{name}` is not granted to this tool"));
+        }
+        let token = match self
+            .egress
+            .tokens
+            .iter()
+            .find(|(_, granted)| *granted == name)
+        {
+            Some((token, _)) => token.clone(),
+            None => {
+                let token = new_token();
+                self.egress.tokens.push((token.clone(), name.clone()));
+                token
+            }
+        };
+        self.table
+            .push(SecretHandle { name, token })
+            .map_err(|e| format!("cannot hand out the secret: {e}"))
+    }
+}
+
+impl secrets::HostSecret for CallState {
+    fn name(&mut self, handle: Resource<SecretHandle>) -> String {
+        self.table
+            .get(&handle)
+            .map(|h| h.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn token(&mut self, handle: Resource<SecretHandle>) -> String {
+        self.table
+            .get(&handle)
+            .map(|h| h.token.clone())
+            .unwrap_or_default()
+    }
+
+    fn drop(&mut self, handle: Resource<SecretHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
 }
 
 impl WasiView for CallState {

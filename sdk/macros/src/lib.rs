@@ -22,6 +22,9 @@ const WARDEN_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit");
 /// The import that the SDK's own bindings provide, and that every tool world must include.
 const LOG_INTERFACE: &str = "warden:tool/log@0.1.0";
 
+/// The other import of `warden:tool/tool` whose bindings the SDK provides.
+const SECRETS_INTERFACE: &str = "warden:tool/secrets@0.1.0";
+
 /// The name of the custom section that carries the docs JSON; the host reads it.
 const DOCS_SECTION: &str = "warden-docs";
 
@@ -50,6 +53,7 @@ fn expand(input: &ToolInput) -> syn::Result<TokenStream> {
         ));
     }
 
+    check_export_names(&resolve, world)?;
     let docs = docs::world_docs(&resolve, world).to_string();
     let docs_len = docs.len();
     let docs_bytes = Literal::byte_string(docs.as_bytes());
@@ -70,7 +74,10 @@ fn expand(input: &ToolInput) -> syn::Result<TokenStream> {
                 #source
                 world: #world_id,
                 runtime_path: "::warden_sdk::wit_bindgen::rt",
-                with: { #LOG_INTERFACE: ::warden_sdk::__private::log_bindings },
+                with: {
+                    #LOG_INTERFACE: ::warden_sdk::__private::log_bindings,
+                    #SECRETS_INTERFACE: ::warden_sdk::__private::secrets_bindings,
+                },
                 generate_all,
                 export_macro_name: "__warden_export",
             });
@@ -102,6 +109,42 @@ fn expand(input: &ToolInput) -> syn::Result<TokenStream> {
                 ::warden_sdk::__private::install_panic_hook;
         };
     })
+}
+
+/// C library functions that a world-level export must not be named after.
+///
+/// A world-level export's name is also its core-wasm symbol name. wasm-ld takes a symbol the
+/// crate defines over the C library's, so an export named `abort` becomes libc's `abort`:
+/// std's abort then calls the export, which aborts, and the guest recurses until its stack
+/// overflows. Exports inside an interface have qualified symbol names and cannot collide.
+const LIBC_SYMBOLS: &[&str] = &[
+    "abort", "accept", "atexit", "bind", "calloc", "chdir", "clock", "close", "connect", "dup",
+    "exit", "fclose", "fflush", "fopen", "fprintf", "fread", "free", "fstat", "fwrite", "getcwd",
+    "getenv", "isatty", "kill", "listen", "lseek", "main", "malloc", "memcmp", "memcpy", "memmove",
+    "memset", "mkdir", "open", "pipe", "poll", "printf", "puts", "qsort", "raise", "rand", "read",
+    "realloc", "recv", "rename", "rmdir", "select", "send", "signal", "sleep", "snprintf",
+    "socket", "sprintf", "srand", "stat", "strcmp", "strerror", "strlen", "time", "unlink", "wait",
+    "write",
+];
+
+/// Refuses world-level exports named like a C library function (see [`LIBC_SYMBOLS`]).
+fn check_export_names(resolve: &Resolve, world: WorldId) -> syn::Result<()> {
+    for item in resolve.worlds[world].exports.values() {
+        if let wit_parser::WorldItem::Function(func) = item
+            && LIBC_SYMBOLS.contains(&func.name.as_str())
+        {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "the world-level export `{0}` would replace the C library's `{0}` in the built \
+                     module (its name is also its linker symbol); rename it, or export it from an \
+                     interface",
+                    func.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses Warden's package, then the author's (the crate's `wit/` folder or `inline`), and
@@ -144,4 +187,37 @@ fn author_wit_dir() -> Result<PathBuf, String> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .ok_or("CARGO_MANIFEST_DIR is not set; build with cargo, or pass `inline: \"..\"`")?;
     Ok(PathBuf::from(manifest_dir).join("wit"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(source: &str) -> (Resolve, WorldId) {
+        let mut resolve = Resolve::default();
+        resolve.push_path(WARDEN_WIT).unwrap();
+        let package = resolve.push_str("test.wit", source).unwrap();
+        let world = resolve.select_world(&[package], None).unwrap();
+        (resolve, world)
+    }
+
+    #[test]
+    fn refuses_world_exports_named_like_libc_functions() {
+        let (resolve, id) = world(
+            "package t:t;\nworld w {\n include warden:tool/tool@0.1.0;\n export abort: func();\n}",
+        );
+        let error = check_export_names(&resolve, id).unwrap_err().to_string();
+        assert!(
+            error.contains("would replace the C library's `abort`"),
+            "{error}"
+        );
+
+        let (resolve, id) = world(
+            "package t:t;\ninterface i { abort: func(); }\nworld w {\n include warden:tool/tool@0.1.0;\n export i;\n export halt: func();\n}",
+        );
+        assert!(
+            check_export_names(&resolve, id).is_ok(),
+            "interface exports are qualified"
+        );
+    }
 }

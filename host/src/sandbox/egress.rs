@@ -1,0 +1,317 @@
+//! Outgoing HTTP: the `wasi:http` send hook, the one place every request a tool makes passes.
+//!
+//! Each request is checked on its own (the host never follows redirects): its destination
+//! must be in the component's `hosts`; secret tokens may appear only in header values and
+//! only to their secret's `hosts`, where they are replaced by the plaintext; no defined
+//! secret's value (raw, percent-encoded or base64) may leave for a destination outside that
+//! secret's `hosts`, whoever supplied it; and the response is scrubbed of every secret value
+//! before the guest sees it. Every refusal is logged and answered `HTTP-request-denied`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use secrecy::ExposeSecret;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::outbound;
+use crate::grants::Destination;
+use crate::policy::{Grants, Secret};
+
+/// Largest request body a tool may send; the body is read whole to be checked.
+const MAX_REQUEST_BODY: usize = 16 << 20;
+
+/// The send hook of one call.
+pub struct EgressHooks {
+    tool: Arc<str>,
+    grants: Arc<Grants>,
+    secrets: Arc<BTreeMap<String, Secret>>,
+    /// The secret tokens handed out in this call: (token, secret name).
+    pub tokens: Vec<(String, String)>,
+}
+
+impl EgressHooks {
+    /// The hook for one call of `tool` holding `grants`; `secrets` are all defined secrets.
+    pub fn new(
+        tool: Arc<str>,
+        grants: Arc<Grants>,
+        secrets: Arc<BTreeMap<String, Secret>>,
+    ) -> Self {
+        EgressHooks {
+            tool,
+            grants,
+            secrets,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// Everything the send task needs, owned.
+struct Outgoing {
+    tool: Arc<str>,
+    grants: Arc<Grants>,
+    secrets: Arc<BTreeMap<String, Secret>>,
+    tokens: Vec<(String, String)>,
+}
+
+type Sent = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Sent {
+        // Guest-supplied timeouts are ignored: the component's `http` limits apply.
+        let outgoing = Outgoing {
+            tool: Arc::clone(&self.tool),
+            grants: Arc::clone(&self.grants),
+            secrets: Arc::clone(&self.secrets),
+            tokens: self.tokens.clone(),
+        };
+        Box::new(async move {
+            let method = request.method().clone();
+            let shown = redacted_uri(request.uri());
+            match outgoing.send(request).await {
+                Ok(response) => {
+                    tracing::info!(target: "warden::egress", tool = &*outgoing.tool, %method, uri = %shown, status = response.status().as_u16(), "outgoing HTTP");
+                    let done: Box<dyn Future<Output = Result<(), Error>> + Send> =
+                        Box::new(async { Ok(()) });
+                    Ok((response, done))
+                }
+                Err((error, reason)) => {
+                    tracing::warn!(target: "warden::denial", tool = &*outgoing.tool, %method, uri = %shown, "outgoing HTTP refused: {reason}");
+                    Err(error)
+                }
+            }
+        })
+    }
+}
+
+impl Outgoing {
+    async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+    ) -> Result<http::Response<WasiBody>, (Error, String)> {
+        let denied = |reason: String| (Error::HttpRequestDenied, reason);
+        let uri = request.uri().clone();
+        let destination = Destination::new(
+            uri.scheme_str().unwrap_or_default(),
+            uri.host().unwrap_or_default(),
+            uri.port_u16(),
+        )
+        .map_err(|reason| denied(format!("the destination is not valid: {reason}")))?;
+        if !self
+            .grants
+            .hosts
+            .iter()
+            .any(|grant| grant.allows(&destination))
+        {
+            return Err(denied(format!(
+                "{destination} is not in the tool's `hosts`"
+            )));
+        }
+
+        let (mut parts, body) = request.into_parts();
+        let body = Limited::new(body, MAX_REQUEST_BODY)
+            .collect()
+            .await
+            .map_err(|_| {
+                (
+                    Error::HttpRequestBodySize(None),
+                    format!("the request body is over {MAX_REQUEST_BODY} bytes or broke off"),
+                )
+            })?
+            .to_bytes();
+
+        // Tokens: only in header values, only to the secret's hosts.
+        let url = uri.to_string();
+        for (token, name) in &self.tokens {
+            if url.contains(token.as_str()) {
+                return Err(denied(format!(
+                    "the token of secret `{name}` is in the URL; tokens go only in header values"
+                )));
+            }
+            if contains(&body, token.as_bytes()) {
+                return Err(denied(format!(
+                    "the token of secret `{name}` is in the body; tokens go only in header values"
+                )));
+            }
+        }
+        // No secret's value may leave for a destination outside its hosts, whoever put it there.
+        for (name, secret) in self.secrets.iter() {
+            if secret.hosts.iter().any(|grant| grant.allows(&destination)) {
+                continue;
+            }
+            let value = secret.value.expose_secret();
+            let carried = encodings(value).iter().any(|form| {
+                url.contains(form.as_str())
+                    || contains(&body, form.as_bytes())
+                    || parts
+                        .headers
+                        .values()
+                        .any(|v| contains(v.as_bytes(), form.as_bytes()))
+            });
+            if carried {
+                return Err(denied(format!(
+                    "the request carries the value of secret `{name}`, which may not be sent to {destination}"
+                )));
+            }
+        }
+        for value in parts.headers.values_mut() {
+            let mut text = match value.to_str() {
+                Ok(text) => text.to_string(),
+                Err(_) => continue,
+            };
+            let mut changed = false;
+            for (token, name) in &self.tokens {
+                if !text.contains(token.as_str()) {
+                    continue;
+                }
+                let secret = self
+                    .secrets
+                    .get(name)
+                    .ok_or_else(|| denied(format!("secret `{name}` is not defined")))?;
+                if !secret.hosts.iter().any(|grant| grant.allows(&destination)) {
+                    return Err(denied(format!(
+                        "secret `{name}` may not be sent to {destination}"
+                    )));
+                }
+                text = text.replace(token.as_str(), secret.value.expose_secret());
+                changed = true;
+            }
+            if changed {
+                let mut replaced = http::HeaderValue::from_str(&text).map_err(|_| {
+                    denied("a secret's value is not a valid header value".to_string())
+                })?;
+                replaced.set_sensitive(true);
+                *value = replaced;
+            }
+        }
+        if !parts.headers.contains_key(http::header::HOST) {
+            let authority = uri.authority().map_or("", |a| a.as_str());
+            if let Ok(host) = http::HeaderValue::from_str(authority) {
+                parts.headers.insert(http::header::HOST, host);
+            }
+        }
+
+        let limits = self.grants.http;
+        let address = outbound::resolve(&destination, &limits).await?;
+        let request = http::Request::from_parts(parts, Full::new(body));
+        let received = outbound::send(&destination, address, request, &limits).await?;
+
+        // Scrub every secret value from what the guest gets back.
+        let mut head = received.head;
+        let mut body = received.body.to_vec();
+        for (name, secret) in self.secrets.iter() {
+            let mask = format!("[redacted secret {name}]");
+            for form in encodings(secret.value.expose_secret()) {
+                body = replace_bytes(&body, form.as_bytes(), mask.as_bytes());
+                for value in head.headers.values_mut() {
+                    if contains(value.as_bytes(), form.as_bytes()) {
+                        let scrubbed =
+                            replace_bytes(value.as_bytes(), form.as_bytes(), mask.as_bytes());
+                        *value = http::HeaderValue::from_bytes(&scrubbed)
+                            .unwrap_or(http::HeaderValue::from_static("[redacted]"));
+                    }
+                }
+            }
+        }
+        head.headers.remove(http::header::CONTENT_LENGTH);
+        let body = Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        Ok(http::Response::from_parts(head, body))
+    }
+}
+
+/// The forms a secret value may travel in: raw, percent-encoded, and base64 (standard and
+/// URL-safe, with and without padding).
+fn encodings(value: &str) -> Vec<String> {
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    let mut forms = vec![
+        value.to_string(),
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    ];
+    forms.extend(engines.iter().map(|engine| engine.encode(value)));
+    forms.sort();
+    forms.dedup();
+    forms.retain(|form| !form.is_empty());
+    forms
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if !contains(haystack, needle) {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(at) = rest
+        .windows(needle.len())
+        .position(|window| window == needle)
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(with);
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The URI without its query, which may carry credentials.
+fn redacted_uri(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("?"),
+        uri.authority().map_or("", |a| a.as_str()),
+        uri.path()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_forms() {
+        let forms = encodings("a b/c");
+        assert!(forms.contains(&"a b/c".to_string()));
+        assert!(forms.contains(&"a%20b%2Fc".to_string()));
+        assert!(forms.contains(&"YSBiL2M=".to_string()));
+        assert!(forms.contains(&"YSBiL2M".to_string()));
+    }
+
+    #[test]
+    fn replaces_every_occurrence() {
+        assert_eq!(replace_bytes(b"xSECxSEC", b"SEC", b"[r]"), b"x[r]x[r]");
+        assert_eq!(replace_bytes(b"none", b"SEC", b"[r]"), b"none");
+        assert!(!contains(b"abc", b""));
+    }
+}
