@@ -102,12 +102,19 @@ impl WasiHttpHooks for EgressHooks {
     }
 }
 
+/// A refusal: the error code the guest gets and the reason the log gets.
+type Refusal = (Error, String);
+
+fn denied(reason: String) -> Refusal {
+    (Error::HttpRequestDenied, reason)
+}
+
 impl Outgoing {
+    /// Checks, completes and sends one request, and returns its scrubbed response.
     async fn send(
         &self,
         request: http::Request<WasiBody>,
-    ) -> Result<http::Response<WasiBody>, (Error, String)> {
-        let denied = |reason: String| (Error::HttpRequestDenied, reason);
+    ) -> Result<http::Response<WasiBody>, Refusal> {
         let uri = request.uri().clone();
         let destination = Destination::new(
             uri.scheme_str().unwrap_or_default(),
@@ -137,71 +144,8 @@ impl Outgoing {
                 )
             })?
             .to_bytes();
-
-        // Tokens: only in header values, only to the secret's hosts.
-        let url = uri.to_string();
-        for (token, name) in &self.tokens {
-            if url.contains(token.as_str()) {
-                return Err(denied(format!(
-                    "the token of secret `{name}` is in the URL; tokens go only in header values"
-                )));
-            }
-            if contains(&body, token.as_bytes()) {
-                return Err(denied(format!(
-                    "the token of secret `{name}` is in the body; tokens go only in header values"
-                )));
-            }
-        }
-        // No secret's value may leave for a destination outside its hosts, whoever put it there.
-        for (name, secret) in self.secrets.iter() {
-            if secret.hosts.iter().any(|grant| grant.allows(&destination)) {
-                continue;
-            }
-            let value = secret.value.expose_secret();
-            let carried = encodings(value).iter().any(|form| {
-                url.contains(form.as_str())
-                    || contains(&body, form.as_bytes())
-                    || parts
-                        .headers
-                        .values()
-                        .any(|v| contains(v.as_bytes(), form.as_bytes()))
-            });
-            if carried {
-                return Err(denied(format!(
-                    "the request carries the value of secret `{name}`, which may not be sent to {destination}"
-                )));
-            }
-        }
-        for value in parts.headers.values_mut() {
-            let mut text = match value.to_str() {
-                Ok(text) => text.to_string(),
-                Err(_) => continue,
-            };
-            let mut changed = false;
-            for (token, name) in &self.tokens {
-                if !text.contains(token.as_str()) {
-                    continue;
-                }
-                let secret = self
-                    .secrets
-                    .get(name)
-                    .ok_or_else(|| denied(format!("secret `{name}` is not defined")))?;
-                if !secret.hosts.iter().any(|grant| grant.allows(&destination)) {
-                    return Err(denied(format!(
-                        "secret `{name}` may not be sent to {destination}"
-                    )));
-                }
-                text = text.replace(token.as_str(), secret.value.expose_secret());
-                changed = true;
-            }
-            if changed {
-                let mut replaced = http::HeaderValue::from_str(&text).map_err(|_| {
-                    denied("a secret's value is not a valid header value".to_string())
-                })?;
-                replaced.set_sensitive(true);
-                *value = replaced;
-            }
-        }
+        self.check_secrets(&destination, &uri.to_string(), &parts.headers, &body)?;
+        self.substitute_tokens(&destination, &mut parts.headers)?;
         if !parts.headers.contains_key(http::header::HOST) {
             let authority = uri.authority().map_or("", |a| a.as_str());
             if let Ok(host) = http::HeaderValue::from_str(authority) {
@@ -213,8 +157,90 @@ impl Outgoing {
         let address = outbound::resolve(&destination, &limits).await?;
         let request = http::Request::from_parts(parts, Full::new(body));
         let received = outbound::send(&destination, address, request, &limits).await?;
+        Ok(self.scrub(received))
+    }
 
-        // Scrub every secret value from what the guest gets back.
+    /// Tokens may appear only in header values; no secret's value (in any of its forms) may
+    /// leave for a destination outside that secret's hosts, whoever put it in the request.
+    fn check_secrets(
+        &self,
+        destination: &Destination,
+        url: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<(), Refusal> {
+        for (token, name) in &self.tokens {
+            let place = if url.contains(token.as_str()) {
+                "the URL"
+            } else if contains(body, token.as_bytes()) {
+                "the body"
+            } else {
+                continue;
+            };
+            return Err(denied(format!(
+                "the token of secret `{name}` is in {place}; tokens go only in header values"
+            )));
+        }
+        for (name, secret) in self.secrets.iter() {
+            if secret.hosts.iter().any(|grant| grant.allows(destination)) {
+                continue;
+            }
+            let carried = encodings(secret.value.expose_secret()).iter().any(|form| {
+                url.contains(form.as_str())
+                    || contains(body, form.as_bytes())
+                    || headers
+                        .values()
+                        .any(|v| contains(v.as_bytes(), form.as_bytes()))
+            });
+            if carried {
+                return Err(denied(format!(
+                    "the request carries the value of secret `{name}`, which may not be sent to {destination}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces each token in a header value by its secret's plaintext, if the destination
+    /// is one of the secret's hosts; refuses the request otherwise.
+    fn substitute_tokens(
+        &self,
+        destination: &Destination,
+        headers: &mut http::HeaderMap,
+    ) -> Result<(), Refusal> {
+        for value in headers.values_mut() {
+            let Ok(original) = value.to_str() else {
+                continue;
+            };
+            let mut text = original.to_string();
+            for (token, name) in &self.tokens {
+                if !text.contains(token.as_str()) {
+                    continue;
+                }
+                let secret = self
+                    .secrets
+                    .get(name)
+                    .ok_or_else(|| denied(format!("secret `{name}` is not defined")))?;
+                if !secret.hosts.iter().any(|grant| grant.allows(destination)) {
+                    return Err(denied(format!(
+                        "secret `{name}` may not be sent to {destination}"
+                    )));
+                }
+                text = text.replace(token.as_str(), secret.value.expose_secret());
+            }
+            if text != original {
+                let mut replaced = http::HeaderValue::from_str(&text).map_err(|_| {
+                    denied("a secret's value is not a valid header value".to_string())
+                })?;
+                replaced.set_sensitive(true);
+                *value = replaced;
+            }
+        }
+        Ok(())
+    }
+
+    /// The response with every secret value, in any of its forms, masked in headers and body.
+    fn scrub(&self, received: outbound::Received) -> http::Response<WasiBody> {
         let mut head = received.head;
         let mut body = received.body.to_vec();
         for (name, secret) in self.secrets.iter() {
@@ -231,11 +257,12 @@ impl Outgoing {
                 }
             }
         }
+        // The body may have changed length; it is sent whole.
         head.headers.remove(http::header::CONTENT_LENGTH);
         let body = Full::new(Bytes::from(body))
             .map_err(|never| match never {})
             .boxed_unsync();
-        Ok(http::Response::from_parts(head, body))
+        http::Response::from_parts(head, body)
     }
 }
 
