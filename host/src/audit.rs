@@ -20,6 +20,8 @@ pub enum Outcome {
     InvalidArguments,
     /// The tool's output did not match its output schema.
     InvalidOutput,
+    /// The result was larger than `server.max_output_bytes`.
+    OutputTooLarge,
     /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
     Failed(&'static str),
 }
@@ -33,6 +35,7 @@ impl Outcome {
             Outcome::UnknownTool => "unknown_tool",
             Outcome::InvalidArguments => "invalid_arguments",
             Outcome::InvalidOutput => "invalid_output",
+            Outcome::OutputTooLarge => "output_too_large",
             Outcome::Failed(kind) => kind,
         }
     }

@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, MetaObject};
 use serde_json::{Map, Value, json};
 use wasmtime::component::Val;
 
 use crate::audit::{self, CallRecord, Outcome};
 use crate::catalog::{Output, Tool};
+use crate::policy::ServerSettings;
 use crate::sandbox::{CallTarget, Sandbox};
 use crate::units::ByteSize;
 use crate::values;
@@ -21,7 +22,7 @@ pub async fn call(
     tool: &Tool,
     sandbox: &Sandbox,
     arguments: Map<String, Value>,
-    max_argument_bytes: ByteSize,
+    settings: &ServerSettings,
 ) -> CallToolResult {
     let started = Instant::now();
     let arguments = Value::Object(arguments);
@@ -34,37 +35,75 @@ pub async fn call(
         duration: started.elapsed(),
         fuel_used: 0,
     };
-    let (outcome, result) =
-        match check_arguments(tool, &arguments, argument_bytes, max_argument_bytes) {
-            Err(message) => (Outcome::InvalidArguments, error_result(message)),
-            Ok(params) => {
-                let report = sandbox
-                    .call(
-                        CallTarget {
-                            tool: &tool.name,
-                            pre: &tool.pre,
-                            function: &tool.function.index,
-                            result_count: usize::from(tool.function.result.is_some()),
-                            limits: tool.limits,
-                            grants: &tool.grants,
-                        },
-                        params,
-                    )
-                    .await;
-                record.fuel_used = report.fuel_used;
-                match report.outcome {
-                    Err(failure) => (
-                        Outcome::Failed(failure.kind()),
-                        error_result(failure.to_string()),
-                    ),
-                    Ok(results) => shape(tool, results.first()),
-                }
+    let (outcome, result) = match check_arguments(
+        tool,
+        &arguments,
+        argument_bytes,
+        settings.max_argument_bytes,
+    ) {
+        Err(message) => (Outcome::InvalidArguments, error_result(message)),
+        Ok(params) => {
+            let report = sandbox
+                .call(
+                    CallTarget {
+                        tool: &tool.name,
+                        pre: &tool.pre,
+                        function: &tool.function.index,
+                        result_count: usize::from(tool.function.result.is_some()),
+                        limits: tool.limits,
+                        grants: &tool.grants,
+                    },
+                    params,
+                )
+                .await;
+            record.fuel_used = report.fuel_used;
+            match report.outcome {
+                Err(failure) => (
+                    Outcome::Failed(failure.kind()),
+                    error_result(failure.to_string()),
+                ),
+                Ok(results) => shape(tool, results.first()),
             }
-        };
+        }
+    };
+    let (outcome, mut result) = bound_output(outcome, result, settings.max_output_bytes);
+    result.meta = Some(provenance(tool));
     record.outcome = outcome;
     record.duration = started.elapsed();
     audit::record(&record);
     result
+}
+
+/// Replaces a result larger than `limit` (as JSON) by an error: no partial output is sent.
+fn bound_output(
+    outcome: Outcome,
+    result: CallToolResult,
+    limit: ByteSize,
+) -> (Outcome, CallToolResult) {
+    let size = serde_json::to_vec(&result).map_or(usize::MAX, |bytes| bytes.len());
+    if size as u64 <= limit.bytes() {
+        return (outcome, result);
+    }
+    (
+        Outcome::OutputTooLarge,
+        error_result(format!(
+            "the result is {size} bytes of JSON; the limit is {limit} (server.max_output_bytes), so none of it is sent"
+        )),
+    )
+}
+
+/// `_meta` naming where a result came from, so a client can label it as a tool's data.
+fn provenance(tool: &Tool) -> MetaObject {
+    let mut meta = Map::new();
+    meta.insert(
+        "dev.warden/provenance".into(),
+        json!({
+            "component": tool.component.as_str(),
+            "digest": tool.digest.to_string(),
+            "tool": &*tool.name,
+        }),
+    );
+    MetaObject(meta)
 }
 
 /// Size, depth and schema checks, then conversion to component values.

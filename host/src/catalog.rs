@@ -292,6 +292,7 @@ fn find_settings<'a>(
             idempotent: None,
             open_world: None,
         },
+        shadows_ok: Vec::new(),
     };
     let qualified_key = function
         .interface_short()

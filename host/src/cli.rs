@@ -109,17 +109,21 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
     for note in &prepared.notes {
         tracing::info!("{note}");
     }
-    let ServerSettings {
-        max_argument_bytes, ..
-    } = prepared.policy.server;
+    let settings = prepared.policy.server.clone();
+    let max_argument_bytes = settings.max_argument_bytes;
     tracing::info!(
         manifest = %manifest.display(),
         tools = prepared.catalog.tools().count(),
         "serving MCP on stdio"
     );
-    let warden = Warden::new(prepared.catalog, prepared.sandbox, max_argument_bytes);
+    let warden = Warden::new(
+        prepared.catalog,
+        prepared.prompts,
+        prepared.sandbox,
+        settings,
+    );
     let limit = usize::try_from(max_argument_bytes.bytes()).unwrap_or(usize::MAX) + (1 << 20);
-    let transport = StdioTransport::new(
+    let (transport, writer) = StdioTransport::new(
         tokio::io::BufReader::new(tokio::io::stdin()),
         tokio::io::stdout(),
         limit,
@@ -128,6 +132,10 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
         .await
         .context("the MCP session failed to start")?;
     running.waiting().await.context("the MCP session failed")?;
+    // The session is over and the transport dropped: let the writer flush the last answers.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), writer).await.is_err() {
+        tracing::warn!("stdout did not drain within 5s");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,6 +206,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         sha256: crate::manifest::Located { value: digest, at },
         limits: Limits::default(),
         grants: Default::default(),
+        output_policy: Default::default(),
         tools: Default::default(),
     };
     let policy = Policy {
@@ -205,9 +214,12 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         server: ServerSettings {
             max_concurrent_calls: 1,
             max_argument_bytes: crate::policy::DEFAULT_MAX_ARGUMENT_BYTES,
+            max_output_bytes: crate::policy::DEFAULT_MAX_OUTPUT_BYTES,
+            description_policy: Default::default(),
         },
         components: vec![component.clone()],
         secrets: Default::default(),
+        prompts: Default::default(),
         warnings: Vec::new(),
     };
     let catalog =

@@ -10,12 +10,15 @@ pub mod call;
 pub mod catalog;
 pub mod cli;
 pub mod component;
+pub mod confusable;
 pub mod digest;
 pub mod docs;
 pub mod grants;
+pub mod lint;
 pub mod manifest;
 pub mod mcp;
 pub mod policy;
+pub mod prompts;
 pub mod sandbox;
 pub mod schema;
 pub mod stdio;
@@ -38,6 +41,8 @@ pub struct Prepared {
     pub catalog: Catalog,
     /// Where calls run.
     pub sandbox: Sandbox,
+    /// The prompts.
+    pub prompts: prompts::Prompts,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
     /// How the manifest is applied where that is not obvious.
@@ -92,11 +97,19 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
         return Err(Diagnostics(errors).sorted().into());
     }
     let catalog = Catalog::build(&policy, loaded)?;
+    let pins: Vec<prompts::PromptPin<'_>> = policy
+        .prompts
+        .iter()
+        .map(|(name, (file, sha256))| prompts::PromptPin { name, file, sha256 })
+        .collect();
+    let prompts = prompts::Prompts::load(&policy.file, &pins)
+        .map_err(|errors| Diagnostics(errors).sorted())?;
     warnings.extend(catalog.warnings.iter().cloned());
     Ok(Prepared {
         policy,
         catalog,
         sandbox,
+        prompts,
         warnings,
         notes,
     })

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, Tool as McpTool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -14,34 +15,50 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use crate::audit::{self, CallRecord, Outcome};
 use crate::call;
 use crate::catalog::Catalog;
+use crate::policy::ServerSettings;
+use crate::prompts::Prompts;
 use crate::sandbox::Sandbox;
-use crate::units::ByteSize;
 
 /// The server: the catalog, the sandbox and the server-wide settings.
 #[derive(Clone)]
 pub struct Warden {
     catalog: Arc<Catalog>,
     listed: Arc<Vec<McpTool>>,
+    prompts: Arc<Prompts>,
     sandbox: Arc<Sandbox>,
-    max_argument_bytes: ByteSize,
+    settings: ServerSettings,
 }
 
 impl Warden {
     /// A server over `catalog`, running calls in `sandbox`.
-    pub fn new(catalog: Catalog, sandbox: Sandbox, max_argument_bytes: ByteSize) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        prompts: Prompts,
+        sandbox: Sandbox,
+        settings: ServerSettings,
+    ) -> Self {
         let listed = catalog.tools().map(|tool| tool.to_mcp()).collect();
         Warden {
             catalog: Arc::new(catalog),
             listed: Arc::new(listed),
+            prompts: Arc::new(prompts),
             sandbox: Arc::new(sandbox),
-            max_argument_bytes,
+            settings,
         }
     }
 }
 
 impl ServerHandler for Warden {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let capabilities = if self.prompts.is_empty() {
+            ServerCapabilities::builder().enable_tools().build()
+        } else {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build()
+        };
+        let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("warden", env!("CARGO_PKG_VERSION"));
         info
     }
@@ -52,6 +69,26 @@ impl ServerHandler for Warden {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(self.listed.to_vec()))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(self.prompts.list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let arguments = request.arguments.unwrap_or_default();
+        self.prompts
+            .get(&request.name, &arguments)
+            .map(Into::into)
+            .map_err(|message| McpError::invalid_params(message, None))
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
@@ -79,10 +116,8 @@ impl ServerHandler for Warden {
                 None,
             ));
         };
-        Ok(
-            call::call(tool, &self.sandbox, arguments, self.max_argument_bytes)
-                .await
-                .into(),
-        )
+        Ok(call::call(tool, &self.sandbox, arguments, &self.settings)
+            .await
+            .into())
     }
 }

@@ -21,6 +21,8 @@ use crate::units::{ByteSize, format_duration, parse_duration};
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
 /// Default for `server.max_argument_bytes`.
 pub const DEFAULT_MAX_ARGUMENT_BYTES: ByteSize = ByteSize(1 << 20);
+/// Default for `server.max_output_bytes`.
+pub const DEFAULT_MAX_OUTPUT_BYTES: ByteSize = ByteSize(4 << 20);
 /// Default for `limits.fuel`.
 pub const DEFAULT_FUEL: u64 = 2_000_000_000;
 /// Default for `limits.memory`.
@@ -39,6 +41,8 @@ pub struct Policy {
     pub components: Vec<ComponentPolicy>,
     /// The secrets, by name.
     pub secrets: BTreeMap<String, Secret>,
+    /// The pinned prompt files, by prompt name.
+    pub prompts: BTreeMap<String, (Located<PathBuf>, Located<Sha256Digest>)>,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
 }
@@ -105,6 +109,32 @@ pub struct ServerSettings {
     pub max_concurrent_calls: usize,
     /// Largest `arguments` object a call may send, as JSON.
     pub max_argument_bytes: ByteSize,
+    /// Largest result a call may return, as JSON.
+    pub max_output_bytes: ByteSize,
+    /// What a description-lint finding does.
+    pub description_policy: DescriptionPolicy,
+}
+
+/// What a finding of the description lint does at load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DescriptionPolicy {
+    /// Refuse the start, listing every finding.
+    #[default]
+    Refuse,
+    /// Start, with a warning per finding.
+    Warn,
+}
+
+/// What instruction-like text in a component's output does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputPolicy {
+    /// Send it, with a note in `_meta` and a marker in the text.
+    #[default]
+    Annotate,
+    /// Remove it (inside strings, so the schema still holds), with a note in `_meta`.
+    Strip,
+    /// Refuse the result: the call returns `isError: true`.
+    Block,
 }
 
 /// What one call of a component may consume.
@@ -177,6 +207,8 @@ pub struct ComponentPolicy {
     pub limits: Limits,
     /// What it may touch.
     pub grants: Arc<Grants>,
+    /// What instruction-like text in its outputs does.
+    pub output_policy: OutputPolicy,
     /// Per-tool settings, keyed by WIT function name or `<interface>.<function>`.
     pub tools: BTreeMap<String, Located<ToolSettings>>,
 }
@@ -190,6 +222,8 @@ pub struct ToolSettings {
     pub name: Option<Located<String>>,
     /// Overrides of the annotations derived from the grants.
     pub hints: HintOverrides,
+    /// Tools of other components this tool's name may look like, on purpose.
+    pub shadows_ok: Vec<String>,
 }
 
 /// Operator overrides of a tool's annotations.
@@ -249,6 +283,41 @@ impl Policy {
             },
         };
 
+        let max_output_bytes = match raw.server.max_output_bytes.as_deref() {
+            None => DEFAULT_MAX_OUTPUT_BYTES,
+            Some(text) => match ByteSize::parse(text) {
+                Ok(size) if (1 << 10..=256 << 20).contains(&size.bytes()) => size,
+                Ok(size) => {
+                    errors.push(map.diagnostic(
+                        &["server", "max_output_bytes"],
+                        format!("{size} is out of range"),
+                        "use a size from \"1 KiB\" to \"256 MiB\"",
+                    ));
+                    DEFAULT_MAX_OUTPUT_BYTES
+                }
+                Err(message) => {
+                    errors.push(map.diagnostic(
+                        &["server", "max_output_bytes"],
+                        message,
+                        "e.g. max_output_bytes = \"4 MiB\"",
+                    ));
+                    DEFAULT_MAX_OUTPUT_BYTES
+                }
+            },
+        };
+        let description_policy = match raw.server.description_policy.as_deref() {
+            None | Some("refuse") => DescriptionPolicy::Refuse,
+            Some("warn") => DescriptionPolicy::Warn,
+            Some(other) => {
+                errors.push(map.diagnostic(
+                    &["server", "description_policy"],
+                    format!("`{other}` is not a description policy"),
+                    "use \"refuse\" (the default) or \"warn\"",
+                ));
+                DescriptionPolicy::Refuse
+            }
+        };
+
         let defaults = match &raw.defaults.limits {
             Some(limits) => merge_limits(
                 Limits::default(),
@@ -262,6 +331,50 @@ impl Policy {
 
         let mut warnings = Vec::new();
         let secrets = load_secrets(&raw.secrets, base, map, &mut errors, &mut warnings);
+        let mut prompts = BTreeMap::new();
+        for (name, pin) in &raw.prompts {
+            let path = ["prompts", name.as_str()];
+            let file = match &pin.file {
+                Some(file) => Some(Located {
+                    value: base.join(file),
+                    at: map.locate(&["prompts", name.as_str(), "file"]),
+                }),
+                None => {
+                    errors.push(map.diagnostic(
+                        &path,
+                        "missing key `file`",
+                        "add file = \"prompts/<name>.toml\"",
+                    ));
+                    None
+                }
+            };
+            let sha_path = ["prompts", name.as_str(), "sha256"];
+            let sha256 = match pin.sha256.as_deref().map(Sha256Digest::parse) {
+                Some(Ok(digest)) => Some(Located {
+                    value: digest,
+                    at: map.locate(&sha_path),
+                }),
+                Some(Err(message)) => {
+                    errors.push(map.diagnostic(
+                        &sha_path,
+                        message,
+                        "pin the file's digest: `sha256sum FILE` prints it",
+                    ));
+                    None
+                }
+                None => {
+                    errors.push(map.diagnostic(
+                        &sha_path,
+                        "missing key `sha256`: every prompt file is pinned by digest",
+                        "add sha256 = \"<digest>\"; `sha256sum FILE` prints it",
+                    ));
+                    None
+                }
+            };
+            if let (Some(file), Some(sha256)) = (file, sha256) {
+                prompts.insert(name.clone(), (file, sha256));
+            }
+        }
         let mut components = Vec::new();
         for (id, component) in raw.components {
             let path = ["components", id.as_str()];
@@ -287,6 +400,19 @@ impl Policy {
                 None => defaults,
             };
             let grants = component_grants(&id, &component, &raw.secrets, base, map, &mut errors);
+            let output_policy = match component.output_policy.as_deref() {
+                None | Some("annotate") => OutputPolicy::Annotate,
+                Some("strip") => OutputPolicy::Strip,
+                Some("block") => OutputPolicy::Block,
+                Some(other) => {
+                    errors.push(map.diagnostic(
+                        &["components", id.as_str(), "output_policy"],
+                        format!("`{other}` is not an output policy"),
+                        "use \"annotate\" (the default), \"strip\" or \"block\"",
+                    ));
+                    OutputPolicy::Annotate
+                }
+            };
             let source = match component.source {
                 Some(source) => Some(Located {
                     value: base.join(source),
@@ -355,6 +481,7 @@ impl Policy {
                         idempotent: tool.idempotent,
                         open_world: tool.open_world,
                     },
+                    shadows_ok: tool.shadows_ok,
                 };
                 let at = map.locate(&tool_path);
                 tools.insert(
@@ -373,6 +500,7 @@ impl Policy {
                     sha256,
                     limits,
                     grants: Arc::new(grants),
+                    output_policy,
                     tools,
                 });
             }
@@ -384,9 +512,12 @@ impl Policy {
                 server: ServerSettings {
                     max_concurrent_calls,
                     max_argument_bytes,
+                    max_output_bytes,
+                    description_policy,
                 },
                 components,
                 secrets,
+                prompts,
                 warnings,
             })
         } else {

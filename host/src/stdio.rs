@@ -96,10 +96,15 @@ pub struct Closed;
 
 impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
     /// Reads messages from `input` (lines of at most `limit` bytes) and writes to `output`
-    /// from a task of its own.
-    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(input: R, output: W, limit: usize) -> Self {
+    /// from a task of its own. The task ends once the transport is dropped and every pending
+    /// line is written: await the returned handle before exiting, so no answer is lost.
+    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(
+        input: R,
+        output: W,
+        limit: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (outbox, mut pending) = mpsc::channel::<String>(OUTBOX);
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             let mut output = output;
             while let Some(line) = pending.recv().await {
                 let written = async {
@@ -113,11 +118,12 @@ impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
                 }
             }
         });
-        StdioTransport {
+        let transport = StdioTransport {
             lines: LineReader::new(input, limit),
             outbox,
             limit,
-        }
+        };
+        (transport, writer)
     }
 
     async fn reply_error(&mut self, id: Value, code: i64, message: String) {

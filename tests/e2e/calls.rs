@@ -142,3 +142,23 @@ async fn text_tools_count_search_and_replace() {
     assert_eq!(text(&result), "05/01/2024");
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn results_carry_provenance_and_oversized_ones_are_not_sent() {
+    let manifest = manifest(&[("echo", "echo")], "[server]\nmax_output_bytes = \"1 KiB\"\n");
+    let client = client(&manifest).await;
+    let result = call(&client, "echo_echo", json!({"message": "small"})).await;
+    let meta = serde_json::to_value(result.meta.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        meta["dev.warden/provenance"],
+        json!({"component": "echo", "digest": crate::support::sha256(&crate::support::plugin("echo")), "tool": "echo_echo"})
+    );
+
+    let result = call(&client, "echo_echo", json!({"message": "x".repeat(2000)})).await;
+    assert_error(&result, "the limit is 1 KiB (server.max_output_bytes), so none of it is sent");
+    assert!(!text(&result).contains("xxxx"), "no partial output");
+    assert!(result.structured_content.is_none());
+    let meta = serde_json::to_value(result.meta.as_ref().unwrap()).unwrap();
+    assert_eq!(meta["dev.warden/provenance"]["tool"], "echo_echo");
+    client.cancel().await.unwrap();
+}

@@ -9,4 +9,5 @@ mod limits;
 mod listing;
 mod manifests;
 mod network;
+mod prompts;
 mod support;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Located, Location, SourceMap, dotted};
 pub use raw::{
-    RawComponent, RawDefaults, RawDir, RawHttp, RawLimits, RawManifest, RawSecret, RawServer,
-    RawTool,
+    RawComponent, RawDefaults, RawDir, RawHttp, RawLimits, RawManifest, RawPromptPin, RawSecret,
+    RawServer, RawTool,
 };
 
 /// Reads and parses the manifest at `path`.
@@ -125,18 +125,23 @@ fn known_keys(path: &[String]) -> &'static str {
         .map(String::as_str)
         .collect();
     match parent.as_slice() {
-        [] => "server, defaults, components, secrets",
+        [] => "server, defaults, components, secrets, prompts",
+        ["prompts", _] => "file, sha256",
         ["secrets", _] => "from_env, from_file, hosts",
         ["components", _, "dirs", _] => "host, guest, access",
         ["components", _, "http"] => {
             "connect_timeout, first_byte_timeout, between_bytes_timeout, max_response_bytes"
         }
-        ["server"] => "max_concurrent_calls, max_argument_bytes",
+        ["server"] => {
+            "max_concurrent_calls, max_argument_bytes, max_output_bytes, description_policy"
+        }
         ["defaults"] => "limits",
         ["defaults", "limits"] | ["components", _, "limits"] => "fuel, memory, timeout",
-        ["components", _] => "source, sha256, limits, dirs, hosts, secrets, env, http, tools",
+        ["components", _] => {
+            "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools"
+        }
         ["components", _, "tools", _] => {
-            "description, name, read_only, destructive, idempotent, open_world"
+            "description, name, read_only, destructive, idempotent, open_world, shadows_ok"
         }
         _ => "",
     }

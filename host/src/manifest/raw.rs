@@ -23,6 +23,18 @@ pub struct RawManifest {
     /// `[secrets.<name>]`: secrets the host holds, by name.
     #[serde(default)]
     pub secrets: BTreeMap<String, RawSecret>,
+    /// `[prompts.<name>]`: prompts served from pinned files, by name.
+    #[serde(default)]
+    pub prompts: BTreeMap<String, RawPromptPin>,
+}
+
+/// `[prompts.<name>]`: a prompt file and its pin.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawPromptPin {
+    /// The prompt file (TOML), relative to the manifest. Example: `file = "prompts/review.toml"`
+    pub file: Option<String>,
+    /// Hex sha256 of the file. Example: `sha256 = "3f1c..."`
+    pub sha256: Option<String>,
 }
 
 /// `[secrets.<name>]`: where a secret's value comes from and where it may be sent.
@@ -75,6 +87,12 @@ pub struct RawServer {
     /// Largest `arguments` object a call may send, as JSON.
     /// Example: `max_argument_bytes = "1 MiB"`
     pub max_argument_bytes: Option<String>,
+    /// Largest result a call may return, as JSON; a larger one is not sent at all.
+    /// Example: `max_output_bytes = "4 MiB"`
+    pub max_output_bytes: Option<String>,
+    /// What a finding of the description lint does: `"refuse"` the start, or `"warn"`.
+    /// Example: `description_policy = "refuse"`
+    pub description_policy: Option<String>,
 }
 
 /// `[defaults]`.
@@ -124,6 +142,9 @@ pub struct RawComponent {
     pub env: BTreeMap<String, String>,
     /// Bounds on outgoing HTTP requests.
     pub http: Option<RawHttp>,
+    /// What instruction-like text in this component's outputs does: `"annotate"`,
+    /// `"strip"` or `"block"`. Example: `output_policy = "annotate"`
+    pub output_policy: Option<String>,
     /// `[components.<id>.tools.<function>]`: per-tool settings, keyed by the WIT function name
     /// as written, or `"<interface>.<function>"` where two interfaces export the same name.
     #[serde(default)]
@@ -147,4 +168,8 @@ pub struct RawTool {
     pub idempotent: Option<bool>,
     /// Overrides the derived `openWorldHint`.
     pub open_world: Option<bool>,
+    /// Tools of other components this tool's name may look like, on purpose.
+    /// Example: `shadows_ok = ["fetch_get"]`
+    #[serde(default)]
+    pub shadows_ok: Vec<String>,
 }
