@@ -22,6 +22,8 @@ pub enum Outcome {
     InvalidOutput,
     /// The result was larger than `server.max_output_bytes`.
     OutputTooLarge,
+    /// The result held instruction-like text and the output policy is `block`.
+    Blocked,
     /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
     Failed(&'static str),
 }
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::InvalidArguments => "invalid_arguments",
             Outcome::InvalidOutput => "invalid_output",
             Outcome::OutputTooLarge => "output_too_large",
+            Outcome::Blocked => "blocked",
             Outcome::Failed(kind) => kind,
         }
     }
@@ -56,6 +59,8 @@ pub struct CallRecord<'a> {
     pub duration: Duration,
     /// Fuel the guest used.
     pub fuel_used: u64,
+    /// Secrets and credentials redacted from the result.
+    pub redactions: usize,
 }
 
 /// Writes `record` to the audit log.
@@ -73,6 +78,7 @@ pub fn record(record: &CallRecord<'_>) {
         argument_bytes = record.argument_bytes,
         duration_us = u64::try_from(record.duration.as_micros()).unwrap_or(u64::MAX),
         fuel_used = record.fuel_used,
+        redactions = record.redactions,
         "tool call"
     );
 }

@@ -47,6 +47,10 @@ pub struct Tool {
     pub hints: Hints,
     /// The description shown to clients.
     pub description: Option<String>,
+    /// Tools of other components this tool's name may look like, on purpose.
+    pub shadows_ok: Vec<String>,
+    /// What instruction-like text in its outputs does.
+    pub output_policy: crate::policy::OutputPolicy,
     /// JSON Schema of the arguments.
     pub input_schema: Arc<Map<String, Value>>,
     /// JSON Schema of `structuredContent`, when the tool returns a value.
@@ -398,6 +402,8 @@ fn tool(
         grants: Arc::clone(&component.grants),
         hints: Hints::derive(&component.grants, settings.hints),
         description,
+        shadows_ok: settings.shadows_ok.clone(),
+        output_policy: component.output_policy,
         input_schema: Arc::new(into_object(input)),
         output_schema: output_schema.map(|schema| Arc::new(into_object(schema))),
         output,

@@ -133,7 +133,10 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
         .context("the MCP session failed to start")?;
     running.waiting().await.context("the MCP session failed")?;
     // The session is over and the transport dropped: let the writer flush the last answers.
-    if tokio::time::timeout(std::time::Duration::from_secs(5), writer).await.is_err() {
+    if tokio::time::timeout(std::time::Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
         tracing::warn!("stdout did not drain within 5s");
     }
     Ok(ExitCode::SUCCESS)

@@ -19,11 +19,13 @@ pub mod manifest;
 pub mod mcp;
 pub mod policy;
 pub mod prompts;
+pub mod redact;
 pub mod sandbox;
 pub mod schema;
 pub mod stdio;
 pub mod units;
 pub mod values;
+pub mod vet;
 
 use std::path::Path;
 
@@ -97,6 +99,11 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
         return Err(Diagnostics(errors).sorted().into());
     }
     let catalog = Catalog::build(&policy, loaded)?;
+    let verdict = vet::vet(&policy, &catalog);
+    if !verdict.errors.is_empty() {
+        return Err(Diagnostics(verdict.errors).sorted().into());
+    }
+    warnings.extend(verdict.warnings);
     let pins: Vec<prompts::PromptPin<'_>> = policy
         .prompts
         .iter()

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use rmcp::model::ResourceContents;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool as McpTool,
+    CallToolRequestParams, CallToolResponse, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, Tool as McpTool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -85,10 +86,28 @@ impl ServerHandler for Warden {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let arguments = request.arguments.unwrap_or_default();
-        self.prompts
+        let mut result = self
+            .prompts
             .get(&request.name, &arguments)
-            .map(Into::into)
-            .map_err(|message| McpError::invalid_params(message, None))
+            .map_err(|message| McpError::invalid_params(message, None))?;
+        // Prompt text leaves the server too: redact it like tool output (images are left whole).
+        let redactor = self.sandbox.redactor();
+        let mut report = crate::redact::Report::default();
+        for message in &mut result.messages {
+            let text = match &mut message.content {
+                ContentBlock::Text(text) => &mut text.text,
+                ContentBlock::Resource(embedded) => match &mut embedded.resource {
+                    ResourceContents::TextResourceContents { uri, text, .. } => {
+                        *uri = redactor.redact_str(uri, &mut report).into_owned();
+                        text
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            *text = redactor.redact_str(text, &mut report).into_owned();
+        }
+        Ok(result.into())
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
@@ -110,14 +129,21 @@ impl ServerHandler for Warden {
                 argument_bytes: serde_json::to_vec(&arguments).map_or(0, |b| b.len()),
                 duration: started.elapsed(),
                 fuel_used: 0,
+                redactions: 0,
             });
             return Err(McpError::invalid_params(
                 format!("Unknown tool: {}", request.name),
                 None,
             ));
         };
-        Ok(call::call(tool, &self.sandbox, arguments, &self.settings)
-            .await
-            .into())
+        Ok(call::call(
+            tool,
+            &self.sandbox,
+            arguments,
+            &self.settings,
+            self.sandbox.redactor(),
+        )
+        .await
+        .into())
     }
 }

@@ -145,7 +145,10 @@ async fn text_tools_count_search_and_replace() {
 
 #[tokio::test]
 async fn results_carry_provenance_and_oversized_ones_are_not_sent() {
-    let manifest = manifest(&[("echo", "echo")], "[server]\nmax_output_bytes = \"1 KiB\"\n");
+    let manifest = manifest(
+        &[("echo", "echo")],
+        "[server]\nmax_output_bytes = \"1 KiB\"\n",
+    );
     let client = client(&manifest).await;
     let result = call(&client, "echo_echo", json!({"message": "small"})).await;
     let meta = serde_json::to_value(result.meta.as_ref().unwrap()).unwrap();
@@ -155,7 +158,10 @@ async fn results_carry_provenance_and_oversized_ones_are_not_sent() {
     );
 
     let result = call(&client, "echo_echo", json!({"message": "x".repeat(2000)})).await;
-    assert_error(&result, "the limit is 1 KiB (server.max_output_bytes), so none of it is sent");
+    assert_error(
+        &result,
+        "the limit is 1 KiB (server.max_output_bytes), so none of it is sent",
+    );
     assert!(!text(&result).contains("xxxx"), "no partial output");
     assert!(result.structured_content.is_none());
     let meta = serde_json::to_value(result.meta.as_ref().unwrap()).unwrap();

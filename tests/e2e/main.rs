@@ -11,3 +11,4 @@ mod manifests;
 mod network;
 mod prompts;
 mod support;
+mod untrusted;

@@ -16,7 +16,9 @@ fn prompt_manifest() -> crate::support::Manifest {
 }
 
 fn arguments(value: Value) -> serde_json::Map<String, Value> {
-    let Value::Object(map) = value else { unreachable!() };
+    let Value::Object(map) = value else {
+        unreachable!()
+    };
     map
 }
 
@@ -28,24 +30,41 @@ async fn pinned_prompts_are_listed_and_rendered_with_arguments_as_data() {
     assert_eq!(prompts.len(), 1);
     let listed = serde_json::to_value(&prompts[0]).unwrap();
     assert_eq!(listed["name"], "review");
-    assert_eq!(listed["arguments"][0], json!({"name": "change", "description": "The change to review: a diff or a description.", "required": true}));
+    assert_eq!(
+        listed["arguments"][0],
+        json!({"name": "change", "description": "The change to review: a diff or a description.", "required": true})
+    );
 
     let mut request = GetPromptRequestParams::new("review");
-    request.arguments = Some(arguments(json!({"change": "added {{focus}} handling", "focus": "secrets"})));
+    request.arguments = Some(arguments(
+        json!({"change": "added {{focus}} handling", "focus": "secrets"}),
+    ));
     let result = client.get_prompt(request).await.unwrap();
     let rendered = serde_json::to_value(&result).unwrap();
     let text = rendered["messages"][0]["content"]["text"].as_str().unwrap();
     assert!(text.contains("Look first at: secrets."), "{text}");
-    assert!(text.contains("added {{focus}} handling"), "a value is data, never re-read as a template: {text}");
-    assert_eq!(rendered["messages"][1]["content"]["resource"]["uri"], "file:///notes/sandbox.md");
+    assert!(
+        text.contains("added {{focus}} handling"),
+        "a value is data, never re-read as a template: {text}"
+    );
+    assert_eq!(
+        rendered["messages"][1]["content"]["resource"]["uri"],
+        "file:///notes/sandbox.md"
+    );
     assert_eq!(rendered["messages"][2]["content"]["mimeType"], "image/png");
     let png = std::fs::read(root().join("examples/prompts/badge.png")).unwrap();
     use base64::Engine as _;
-    assert_eq!(rendered["messages"][2]["content"]["data"], base64::engine::general_purpose::STANDARD.encode(png));
+    assert_eq!(
+        rendered["messages"][2]["content"]["data"],
+        base64::engine::general_purpose::STANDARD.encode(png)
+    );
 
     for (args, expected) in [
         (json!({}), "needs the argument `change`"),
-        (json!({"change": "x", "extra": "y"}), "has no argument `extra`"),
+        (
+            json!({"change": "x", "extra": "y"}),
+            "has no argument `extra`",
+        ),
         (json!({"change": "bell\u{7}"}), "holds control characters"),
         (json!({"change": "x".repeat(20_000)}), "is over 16384 bytes"),
         (json!({"change": 5}), "must be a string"),
@@ -55,13 +74,23 @@ async fn pinned_prompts_are_listed_and_rendered_with_arguments_as_data() {
         match client.get_prompt(request).await.unwrap_err() {
             ServiceError::McpError(error) => {
                 assert_eq!(error.code.0, -32602);
-                assert!(error.message.contains(expected), "{expected}: {}", error.message);
+                assert!(
+                    error.message.contains(expected),
+                    "{expected}: {}",
+                    error.message
+                );
             }
             other => panic!("{other:?}"),
         }
     }
-    let error = client.get_prompt(GetPromptRequestParams::new("nope")).await.unwrap_err();
-    assert!(matches!(error, ServiceError::McpError(ref e) if e.code.0 == -32602), "{error:?}");
+    let error = client
+        .get_prompt(GetPromptRequestParams::new("nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ServiceError::McpError(ref e) if e.code.0 == -32602),
+        "{error:?}"
+    );
     client.cancel().await.unwrap();
 }
 
@@ -75,13 +104,30 @@ fn a_changed_or_invalid_prompt_file_refuses_the_start() {
     ));
     let (code, stdout, _) = run(&["check", "--manifest", changed.path.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("`prompts.review.sha256`: sha256 mismatch"), "{stdout}");
+    assert!(
+        stdout.contains("`prompts.review.sha256`: sha256 mismatch"),
+        "{stdout}"
+    );
 
     let bad = manifest_text("");
     let prompt = bad.dir.path().join("p.toml");
-    std::fs::write(&prompt, "description = \"x\"\n[[messages]]\nrole = \"user\"\ntext = \"{{undeclared}}\"\n").unwrap();
-    std::fs::write(&bad.path, format!("[prompts.p]\nfile = \"p.toml\"\nsha256 = \"{}\"\n", sha256(&prompt))).unwrap();
+    std::fs::write(
+        &prompt,
+        "description = \"x\"\n[[messages]]\nrole = \"user\"\ntext = \"{{undeclared}}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &bad.path,
+        format!(
+            "[prompts.p]\nfile = \"p.toml\"\nsha256 = \"{}\"\n",
+            sha256(&prompt)
+        ),
+    )
+    .unwrap();
     let (code, stdout, _) = run(&["check", "--manifest", bad.path.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("`{{undeclared}}` names no declared argument"), "{stdout}");
+    assert!(
+        stdout.contains("`{{undeclared}}` names no declared argument"),
+        "{stdout}"
+    );
 }

@@ -16,6 +16,8 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::grants::Access;
 use crate::policy::{Grants, Limits, Secret};
+use crate::redact::{Redactor, Report};
+use secrecy::ExposeSecret;
 pub use state::{CallState, CapturedOutput, GuestReport, MemoryLimiter, SecretHandle, truncate};
 use std::collections::BTreeMap;
 use wasmtime_wasi::FsPerms;
@@ -46,6 +48,7 @@ pub struct Sandbox {
     slots: Arc<Semaphore>,
     max_concurrent_calls: usize,
     secrets: Arc<BTreeMap<String, Secret>>,
+    redactor: Arc<Redactor>,
     ticker: Arc<AtomicBool>,
 }
 
@@ -194,6 +197,11 @@ impl Sandbox {
             linker,
             slots: Arc::new(Semaphore::new(max_concurrent_calls)),
             max_concurrent_calls,
+            redactor: Arc::new(Redactor::new(
+                secrets
+                    .iter()
+                    .map(|(name, secret)| (name.as_str(), secret.value.expose_secret())),
+            )),
             secrets,
             ticker,
         })
@@ -202,6 +210,12 @@ impl Sandbox {
     /// The engine components are compiled with.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The redactor of every text that leaves the server: built from every defined secret
+    /// plus the credential rules.
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
     }
 
     /// The linker components are pre-instantiated with.
@@ -265,7 +279,7 @@ impl Sandbox {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory.bytes()),
-            guest: GuestReport::new(Arc::clone(target.tool)),
+            guest: GuestReport::new(Arc::clone(target.tool), Arc::clone(&self.redactor)),
             grants: Arc::clone(target.grants),
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
             egress: egress::EgressHooks::new(
@@ -322,8 +336,8 @@ impl Sandbox {
 
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
         let state = store.into_data();
-        log_output(target.tool, "stdout", &stdout);
-        log_output(target.tool, "stderr", &stderr);
+        log_output(target.tool, "stdout", &stdout, &self.redactor);
+        log_output(target.tool, "stderr", &stderr, &self.redactor);
         let outcome = match result {
             Err(_elapsed) => Err(Failure::Timeout {
                 limit: limits.timeout,
@@ -372,9 +386,10 @@ fn classify(error: &wasmtime::Error, state: &CallState, limits: Limits) -> Failu
 }
 
 /// Sends what the guest printed to the server log (never to the MCP stdout).
-fn log_output(tool: &str, stream: &str, output: &CapturedOutput) {
+fn log_output(tool: &str, stream: &str, output: &CapturedOutput, redactor: &Redactor) {
     let text = output.text();
     if !text.is_empty() {
+        let text = redactor.redact_str(&text, &mut Report::default());
         tracing::info!(target: "warden::guest", tool, stream, "{}", text.trim_end());
     }
 }

@@ -14,6 +14,7 @@ use wasmtime::component::Resource;
 use super::bindings::warden::tool::log::{self, Level};
 use super::bindings::warden::tool::secrets;
 use crate::policy::Grants;
+use crate::redact::{Redactor, Report};
 
 /// Bytes of one log message kept; the rest is cut.
 const MAX_LOG_MESSAGE: usize = 4 << 10;
@@ -111,21 +112,25 @@ impl WasiView for CallState {
 }
 
 /// What the guest told the host during a call through `warden:tool/log`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GuestReport {
     /// The tool, for log lines.
     pub tool: Arc<str>,
+    /// Redacts what the guest logs.
+    redactor: Arc<Redactor>,
     /// The message of a panic the SDK's hook reported.
     pub panic: Option<String>,
     logged: usize,
 }
 
 impl GuestReport {
-    /// A report for calls of `tool`.
-    pub fn new(tool: Arc<str>) -> Self {
+    /// A report for calls of `tool`, whose log lines `redactor` cleans.
+    pub fn new(tool: Arc<str>, redactor: Arc<Redactor>) -> Self {
         GuestReport {
             tool,
-            ..Default::default()
+            redactor,
+            panic: None,
+            logged: 0,
         }
     }
 }
@@ -138,6 +143,7 @@ impl log::Host for CallState {
         }
         report.logged += message.len();
         let message = truncate(message, MAX_LOG_MESSAGE);
+        let message = report.redactor.redact_str(&message, &mut Report::default());
         let tool = &*report.tool;
         match level {
             Level::Trace => tracing::trace!(target: "warden::guest", tool, "{message}"),
@@ -152,7 +158,12 @@ impl log::Host for CallState {
     }
 
     fn report_panic(&mut self, message: String) {
-        self.guest.panic = Some(truncate(message, MAX_LOG_MESSAGE));
+        let message = truncate(message, MAX_LOG_MESSAGE);
+        let message = self
+            .guest
+            .redactor
+            .redact_str(&message, &mut Report::default());
+        self.guest.panic = Some(message.into_owned());
     }
 }
 
