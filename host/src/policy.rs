@@ -348,29 +348,13 @@ impl Policy {
                     None
                 }
             };
-            let sha_path = ["prompts", name.as_str(), "sha256"];
-            let sha256 = match pin.sha256.as_deref().map(Sha256Digest::parse) {
-                Some(Ok(digest)) => Some(Located {
-                    value: digest,
-                    at: map.locate(&sha_path),
-                }),
-                Some(Err(message)) => {
-                    errors.push(map.diagnostic(
-                        &sha_path,
-                        message,
-                        "pin the file's digest: `sha256sum FILE` prints it",
-                    ));
-                    None
-                }
-                None => {
-                    errors.push(map.diagnostic(
-                        &sha_path,
-                        "missing key `sha256`: every prompt file is pinned by digest",
-                        "add sha256 = \"<digest>\"; `sha256sum FILE` prints it",
-                    ));
-                    None
-                }
-            };
+            let sha256 = pinned_digest(
+                pin.sha256.as_deref(),
+                &["prompts", name.as_str(), "sha256"],
+                "prompt file",
+                map,
+                &mut errors,
+            );
             if let (Some(file), Some(sha256)) = (file, sha256) {
                 prompts.insert(name.clone(), (file, sha256));
             }
@@ -429,29 +413,13 @@ impl Policy {
                     None
                 }
             };
-            let sha_path = ["components", id.as_str(), "sha256"];
-            let sha256 = match component.sha256.as_deref().map(Sha256Digest::parse) {
-                Some(Ok(digest)) => Some(Located {
-                    value: digest,
-                    at: map.locate(&sha_path),
-                }),
-                Some(Err(message)) => {
-                    errors.push(map.diagnostic(
-                        &sha_path,
-                        message,
-                        "pin the file's digest: `sha256sum FILE` prints it",
-                    ));
-                    None
-                }
-                None => {
-                    errors.push(map.diagnostic(
-                        &sha_path,
-                        "missing key `sha256`: every component is pinned by digest",
-                        "add `sha256 = \"<digest>\"`; `sha256sum FILE` prints it",
-                    ));
-                    None
-                }
-            };
+            let sha256 = pinned_digest(
+                component.sha256.as_deref(),
+                &["components", id.as_str(), "sha256"],
+                "component",
+                map,
+                &mut errors,
+            );
             let mut tools = BTreeMap::new();
             for (key, tool) in component.tools {
                 let tool_path = ["components", id.as_str(), "tools", key.as_str()];
@@ -533,6 +501,38 @@ impl Policy {
         help: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic::new(&self.file, at, message, help)
+    }
+}
+
+/// Parses the `sha256` pin at `path` of a `what` (component, prompt file).
+fn pinned_digest(
+    value: Option<&str>,
+    path: &[&str],
+    what: &str,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Located<Sha256Digest>> {
+    match value.map(Sha256Digest::parse) {
+        Some(Ok(digest)) => Some(Located {
+            value: digest,
+            at: map.locate(path),
+        }),
+        Some(Err(message)) => {
+            errors.push(map.diagnostic(
+                path,
+                message,
+                "pin the file's digest: `sha256sum FILE` prints it",
+            ));
+            None
+        }
+        None => {
+            errors.push(map.diagnostic(
+                path,
+                format!("missing key `sha256`: every {what} is pinned by digest"),
+                "add `sha256 = \"<digest>\"`; `sha256sum FILE` prints it",
+            ));
+            None
+        }
     }
 }
 
