@@ -182,35 +182,36 @@ fn within_one_edit(a: &[char], b: &[char]) -> bool {
 }
 
 #[cfg(test)]
+/// Every tool name of the example manifest (`warden check --manifest warden.toml`,
+/// `warden inspect plugins/<id>.wasm`), grouped by component.
+pub(crate) const EXAMPLE_TOOLS: &[(&str, &[&str])] = &[
+    (
+        "echo",
+        &[
+            "echo_area",
+            "echo_classify",
+            "echo_divide",
+            "echo_echo",
+            "echo_greet",
+            "echo_integers",
+            "echo_maybe_double",
+            "echo_pairs",
+            "echo_ping",
+            "echo_scalars",
+        ],
+    ),
+    ("text", &["text_count", "text_replace", "text_search"]),
+    (
+        "files",
+        &["files_list", "files_read", "files_search", "files_write"],
+    ),
+    ("fetch", &["fetch_get", "fetch_post"]),
+    ("github", &["github_comment", "github_get", "github_search"]),
+];
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every tool name of the example manifest (`warden check --manifest warden.toml`,
-    /// `warden inspect plugins/<id>.wasm`), grouped by component.
-    const EXAMPLE: &[(&str, &[&str])] = &[
-        (
-            "echo",
-            &[
-                "echo_area",
-                "echo_classify",
-                "echo_divide",
-                "echo_echo",
-                "echo_greet",
-                "echo_integers",
-                "echo_maybe_double",
-                "echo_pairs",
-                "echo_ping",
-                "echo_scalars",
-            ],
-        ),
-        ("text", &["text_count", "text_replace", "text_search"]),
-        (
-            "files",
-            &["files_list", "files_read", "files_search", "files_write"],
-        ),
-        ("fetch", &["fetch_get", "fetch_post"]),
-        ("github", &["github_comment", "github_get", "github_search"]),
-    ];
 
     #[test]
     fn skeletons() {
@@ -272,7 +273,7 @@ mod tests {
 
     #[test]
     fn the_example_catalog() {
-        let names: Vec<(&str, &str)> = EXAMPLE
+        let names: Vec<(&str, &str)> = EXAMPLE_TOOLS
             .iter()
             .flat_map(|(id, names)| names.iter().map(move |name| (*id, *name)))
             .collect();

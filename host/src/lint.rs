@@ -618,30 +618,12 @@ mod tests {
     use super::*;
 
     /// Every tool name of the shipped example tools (echo, text, files, fetch, github).
-    const NAMES: &[&str] = &[
-        "echo_area",
-        "echo_classify",
-        "echo_divide",
-        "echo_echo",
-        "echo_greet",
-        "echo_integers",
-        "echo_maybe_double",
-        "echo_pairs",
-        "echo_ping",
-        "echo_scalars",
-        "text_count",
-        "text_replace",
-        "text_search",
-        "files_list",
-        "files_read",
-        "files_search",
-        "files_write",
-        "fetch_get",
-        "fetch_post",
-        "github_comment",
-        "github_get",
-        "github_search",
-    ];
+    static NAMES: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+        crate::confusable::EXAMPLE_TOOLS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect()
+    });
 
     /// Every description and schema `description` of the shipped example tools, as
     /// `warden inspect plugins/<id>.wasm` prints them, with the tool they belong to.
@@ -842,7 +824,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
         for text in texts {
             let output = lint_output(text);
             assert_eq!(rules_of(&output), [rule], "{text:?}: {output:?}");
-            let description = lint_description(text, NAMES, "files_read", 1024);
+            let description = lint_description(text, &NAMES, "files_read", 1024);
             assert_eq!(rules_of(&description), [rule], "{text:?}: {description:?}");
         }
     }
@@ -852,7 +834,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
         for text in texts {
             assert_eq!(lint_output(text), [], "{text:?}");
             assert_eq!(
-                lint_description(text, NAMES, "files_read", 1024),
+                lint_description(text, &NAMES, "files_read", 1024),
                 [],
                 "{text:?}"
             );
@@ -864,7 +846,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
         passes(FACTUAL);
         for (own, text) in SHIPPED {
             assert_eq!(
-                lint_description(text, NAMES, own, 1024),
+                lint_description(text, &NAMES, own, 1024),
                 [],
                 "{own}: {text:?}"
             );
@@ -942,7 +924,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
         // The listed name after "instead of" (a description also names the other tool).
         let findings = lint_description(
             "Use it instead of `files_search`.",
-            NAMES,
+            &NAMES,
             "files_read",
             1024,
         );
@@ -1129,7 +1111,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
     fn names_other_tools() {
         let findings = lint_description(
             "Like files_search, but FILES_LIST-ish; see `fetch_get`. Not files_read.",
-            NAMES,
+            &NAMES,
             "files_read",
             1024,
         );
@@ -1138,7 +1120,7 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
         assert_eq!(named, ["files_search", "fetch_get"]);
         // A name inside a longer name, or a prefix of one, is not that name.
         assert_eq!(
-            lint_description("my_files_read2 files", NAMES, "echo_echo", 1024),
+            lint_description("my_files_read2 files", &NAMES, "echo_echo", 1024),
             []
         );
         // Output is not linted for names.
@@ -1148,11 +1130,11 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
     #[test]
     fn too_long() {
         let text = "é".repeat(12);
-        let findings = lint_description(&text, NAMES, "files_read", 10);
+        let findings = lint_description(&text, &NAMES, "files_read", 10);
         assert_eq!(rules_of(&findings), ["too-long"]);
         assert_eq!(findings[0].span, 20..24);
         assert_eq!(findings[0].excerpt, "12 characters, over the limit of 10");
-        assert_eq!(lint_description(&text, NAMES, "files_read", 12), []);
+        assert_eq!(lint_description(&text, &NAMES, "files_read", 12), []);
     }
 
     #[test]
