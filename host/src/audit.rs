@@ -24,6 +24,16 @@ pub enum Outcome {
     OutputTooLarge,
     /// The result held instruction-like text and the output policy is `block`.
     Blocked,
+    /// The caller's grants do not include the tool.
+    NotGranted,
+    /// A rate limit refused the call.
+    RateLimited,
+    /// A per-client concurrency limit refused the call.
+    Busy,
+    /// The human declined (or cancelled) the confirmation.
+    Declined,
+    /// The confirmation could not be asked, so the tool did not run.
+    Unconfirmed,
     /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
     Failed(&'static str),
 }
@@ -39,6 +49,11 @@ impl Outcome {
             Outcome::InvalidOutput => "invalid_output",
             Outcome::OutputTooLarge => "output_too_large",
             Outcome::Blocked => "blocked",
+            Outcome::NotGranted => "not_granted",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Busy => "busy",
+            Outcome::Declined => "declined",
+            Outcome::Unconfirmed => "unconfirmed",
             Outcome::Failed(kind) => kind,
         }
     }
@@ -47,6 +62,10 @@ impl Outcome {
 /// One call, as recorded.
 #[derive(Clone, Debug)]
 pub struct CallRecord<'a> {
+    /// Who called: the client identity.
+    pub client: &'a str,
+    /// How it connected.
+    pub transport: &'static str,
     /// The tool name as requested.
     pub tool: &'a str,
     /// The component's id and digest, when the tool exists.
@@ -71,6 +90,8 @@ pub fn record(record: &CallRecord<'_>) {
     };
     tracing::info!(
         target: "warden::audit",
+        client = record.client,
+        transport = record.transport,
         tool = record.tool,
         component,
         digest = digest.as_str(),
@@ -80,5 +101,16 @@ pub fn record(record: &CallRecord<'_>) {
         fuel_used = record.fuel_used,
         redactions = record.redactions,
         "tool call"
+    );
+}
+
+/// A request refused before it reached MCP: bad or missing credentials.
+pub fn auth_failure(source: std::net::IpAddr, reason: &str) {
+    tracing::warn!(
+        target: "warden::audit",
+        outcome = "auth_failed",
+        source = %source,
+        reason,
+        "authentication failed"
     );
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use wasmtime::component::Val;
 
 use crate::audit::{self, CallRecord, Outcome};
+use crate::authorize::Caller;
 use crate::catalog::{Output, Tool};
 use crate::lint;
 use crate::policy::OutputPolicy;
@@ -22,6 +23,7 @@ pub const MAX_ARGUMENT_DEPTH: usize = 64;
 
 /// Calls `tool` with `arguments`: never a protocol error; every failure is an `isError` result.
 pub async fn call(
+    caller: &Caller,
     tool: &Tool,
     sandbox: &Sandbox,
     arguments: Map<String, Value>,
@@ -32,6 +34,8 @@ pub async fn call(
     let arguments = Value::Object(arguments);
     let argument_bytes = serde_json::to_vec(&arguments).map_or(usize::MAX, |b| b.len());
     let mut record = CallRecord {
+        client: &caller.identity,
+        transport: caller.transport.as_str(),
         tool: &tool.name,
         component: Some((tool.component.as_str(), tool.digest)),
         outcome: Outcome::InvalidArguments,
@@ -202,6 +206,18 @@ fn redact_result(redactor: &Redactor, result: &mut CallToolResult, report: &mut 
     if let Some(structured) = &mut result.structured_content {
         redactor.redact_json(structured, report);
     }
+}
+
+/// Whether `arguments` pass the checks a call makes before the sandbox (size, depth, schema),
+/// so that a human is never asked to confirm a call that would be refused anyway.
+pub fn arguments_acceptable(
+    tool: &Tool,
+    arguments: &Map<String, Value>,
+    settings: &ServerSettings,
+) -> bool {
+    let arguments = Value::Object(arguments.clone());
+    let bytes = serde_json::to_vec(&arguments).map_or(usize::MAX, |b| b.len());
+    check_arguments(tool, &arguments, bytes, settings.max_argument_bytes).is_ok()
 }
 
 /// Size, depth and schema checks, then conversion to component values.

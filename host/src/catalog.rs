@@ -49,6 +49,10 @@ pub struct Tool {
     pub description: Option<String>,
     /// Tools of other components this tool's name may look like, on purpose.
     pub shadows_ok: Vec<String>,
+    /// Per-client limits of this tool.
+    pub client_limits: crate::clients::ToolLimits,
+    /// Whether each call asks the human first (`confirm`, default `destructiveHint`).
+    pub confirm: bool,
     /// What instruction-like text in its outputs does.
     pub output_policy: crate::policy::OutputPolicy,
     /// JSON Schema of the arguments.
@@ -297,6 +301,11 @@ fn find_settings<'a>(
             open_world: None,
         },
         shadows_ok: Vec::new(),
+        limits: crate::clients::ToolLimits {
+            rate: None,
+            max_concurrency: None,
+        },
+        confirm: None,
     };
     let qualified_key = function
         .interface_short()
@@ -392,6 +401,7 @@ fn tool(
         .clone()
         .or_else(|| function_docs.and_then(|d| d.docs.clone()))
         .filter(|text| !text.trim().is_empty());
+    let hints = Hints::derive(&component.grants, settings.hints);
     Ok(Tool {
         name: name.into(),
         component: component.id.clone(),
@@ -400,9 +410,11 @@ fn tool(
         pre: loaded.pre.clone(),
         limits: component.limits,
         grants: Arc::clone(&component.grants),
-        hints: Hints::derive(&component.grants, settings.hints),
+        hints,
         description,
         shadows_ok: settings.shadows_ok.clone(),
+        client_limits: settings.limits,
+        confirm: settings.confirm.unwrap_or(hints.destructive),
         output_policy: component.output_policy,
         input_schema: Arc::new(into_object(input)),
         output_schema: output_schema.map(|schema| Arc::new(into_object(schema))),

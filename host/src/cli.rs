@@ -43,11 +43,21 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over stdio (newline-delimited JSON-RPC on stdin/stdout).
+    /// Serve MCP over stdio (newline-delimited JSON-RPC on stdin/stdout), or over Streamable
+    /// HTTP at `/mcp` with `--http`.
     Serve {
         /// The manifest.
         #[arg(long, default_value = DEFAULT_MANIFEST)]
         manifest: PathBuf,
+        /// HTTP options (without `--http`, MCP is served on stdio).
+        #[command(flatten)]
+        http: HttpArgs,
+    },
+    /// Client tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Check a manifest and its components, reporting every problem; exit 1 if any.
     Check {
@@ -65,10 +75,42 @@ pub enum Command {
     },
 }
 
+/// `warden token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a fresh bearer token for a client (once) and the line to paste into the manifest.
+    New {
+        /// The client's name, as in `[clients.<name>]`.
+        client: String,
+    },
+}
+
+/// The HTTP transport's command-line options.
+#[derive(Debug, clap::Args)]
+pub struct HttpArgs {
+    /// Serve Streamable HTTP on this address (repeatable), e.g. `127.0.0.1:8931`. A
+    /// non-loopback address needs `--tls-cert`/`--tls-key` or `--insecure-plaintext`.
+    #[arg(long = "http", value_name = "ADDR")]
+    pub addrs: Vec<std::net::SocketAddr>,
+    /// The server certificate chain (PEM).
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// Verify client certificates against these CAs (PEM); a certificate's subject maps to a
+    /// client's `cert_subject`.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub client_ca: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (tokens cross the network in clear).
+    #[arg(long)]
+    pub insecure_plaintext: bool,
+}
+
 /// Starts logging to stderr; stdout carries only MCP.
 pub fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -89,13 +131,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve { manifest } => runtime.block_on(serve(&manifest)),
+        Command::Serve { manifest, http } => runtime.block_on(serve(&manifest, http)),
+        Command::Token {
+            command: TokenCommand::New { client },
+        } => new_token(&client),
         Command::Check { manifest } => Ok(check(&manifest)),
         Command::Inspect { component, id } => inspect(&component, id),
     }
 }
 
-async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
+async fn serve(manifest: &Path, http: HttpArgs) -> anyhow::Result<ExitCode> {
     let prepared = match prepare(manifest) {
         Ok(prepared) => prepared,
         Err(error) => {
@@ -110,19 +155,85 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
         tracing::info!("{note}");
     }
     let settings = prepared.policy.server.clone();
-    let max_argument_bytes = settings.max_argument_bytes;
+    let body_limit =
+        usize::try_from(settings.max_argument_bytes.bytes()).unwrap_or(usize::MAX) + (1 << 20);
+    let drain = prepared
+        .catalog
+        .tools()
+        .map(|tool| tool.limits.timeout)
+        .max()
+        .unwrap_or_default()
+        + std::time::Duration::from_secs(5);
+    let clients = prepared.policy.clients.clone();
+    if !http.addrs.is_empty() {
+        check_http(&http, &clients)?;
+    }
     tracing::info!(
         manifest = %manifest.display(),
         tools = prepared.catalog.tools().count(),
-        "serving MCP on stdio"
+        "serving MCP on {}",
+        if http.addrs.is_empty() { "stdio" } else { "HTTP" }
     );
     let warden = Warden::new(
         prepared.catalog,
         prepared.prompts,
         prepared.sandbox,
         settings,
-    );
-    let limit = usize::try_from(max_argument_bytes.bytes()).unwrap_or(usize::MAX) + (1 << 20);
+        &clients.stdio,
+    )
+    .context("cannot set up confirmations")?;
+    if http.addrs.is_empty() {
+        serve_stdio(warden, body_limit).await
+    } else {
+        serve_http(warden, clients, http, body_limit, drain).await
+    }
+}
+
+/// Refuses HTTP setups that would expose the server: plaintext or anonymous access off loopback.
+fn check_http(http: &HttpArgs, clients: &crate::clients::Clients) -> anyhow::Result<()> {
+    let remote: Vec<_> = http
+        .addrs
+        .iter()
+        .filter(|addr| !addr.ip().is_loopback())
+        .collect();
+    if let Some(addr) = remote.first() {
+        if http.tls_cert.is_none() && !http.insecure_plaintext {
+            anyhow::bail!(
+                "--http {addr} is not a loopback address: serve it with TLS (--tls-cert and --tls-key), or pass --insecure-plaintext to send tokens in clear"
+            );
+        }
+        if http.tls_cert.is_none() {
+            tracing::warn!(
+                "serving plain HTTP on {addr}: bearer tokens cross the network in clear"
+            );
+        }
+        if let Some(client) = clients.anonymous() {
+            anyhow::bail!(
+                "[clients.{}] is anonymous, and --http {addr} is not a loopback address: an anonymous client is only allowed when every --http address is loopback",
+                client.name
+            );
+        }
+        if clients.http.hosts == crate::http::origin::HostAllowlist::loopback() {
+            tracing::warn!(
+                "--http {addr} is not loopback, but [http] allowed_hosts is the loopback default: requests naming this server by another host name get 403"
+            );
+        }
+    }
+    let certificate_clients = clients.named.iter().any(|c| {
+        matches!(
+            c.credential,
+            Some(crate::clients::Credential::Certificate(_))
+        )
+    });
+    if certificate_clients && http.client_ca.is_none() {
+        tracing::warn!(
+            "some clients authenticate with cert_subject, but --client-ca is not set: they cannot connect"
+        );
+    }
+    Ok(())
+}
+
+async fn serve_stdio(warden: Warden, limit: usize) -> anyhow::Result<ExitCode> {
     let (transport, writer) = StdioTransport::new(
         tokio::io::BufReader::new(tokio::io::stdin()),
         tokio::io::stdout(),
@@ -139,6 +250,86 @@ async fn serve(manifest: &Path) -> anyhow::Result<ExitCode> {
     {
         tracing::warn!("stdout did not drain within 5s");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_http(
+    warden: Warden,
+    clients: crate::clients::Clients,
+    http: HttpArgs,
+    body_limit: usize,
+    drain: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            crate::http::tls::server_config(cert, key, http.client_ca.as_deref())
+                .context("cannot set up TLS")?,
+        ),
+        _ => None,
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
+        }
+        signals.cancel();
+    });
+    let mut servers = tokio::task::JoinSet::new();
+    for addr in http.addrs {
+        let options = crate::http::HttpOptions {
+            addr,
+            tls: tls.clone(),
+            body_limit,
+            drain,
+        };
+        servers.spawn(crate::http::serve(
+            warden.clone(),
+            clients.clone(),
+            options,
+            shutdown.clone(),
+        ));
+    }
+    let mut result = Ok(ExitCode::SUCCESS);
+    while let Some(done) = servers.join_next().await {
+        if let Err(error) = done.context("an HTTP server task failed")? {
+            // One address failing stops them all.
+            shutdown.cancel();
+            result = Err(error);
+        }
+    }
+    result
+}
+
+/// Prints a fresh token for `client` and the manifest line holding its digest.
+fn new_token(client: &str) -> anyhow::Result<ExitCode> {
+    let name = crate::clients::ClientName::parse(client).map_err(anyhow::Error::msg)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    use base64::Engine as _;
+    let token = format!(
+        "wdn_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let digest = crate::digest::Sha256Digest::of(token.as_bytes());
+    println!("{token}");
+    println!();
+    println!(
+        "# The token above is shown once: give it to the client (Authorization: Bearer <token>)."
+    );
+    println!("# Paste this into the manifest; it holds only the token's digest:");
+    println!("[clients.{name}]");
+    println!("token_sha256 = \"{digest}\"");
+    println!("tools = []   # grant what it may call, e.g. [\"files_*\"]");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -223,6 +414,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         components: vec![component.clone()],
         secrets: Default::default(),
         prompts: Default::default(),
+        clients: crate::clients::Clients::local_only(),
         warnings: Vec::new(),
     };
     let catalog =

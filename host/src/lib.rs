@@ -2,18 +2,22 @@
 //! operator's manifest grants.
 //!
 //! The data path reads top to bottom: [`manifest`] → [`policy`] → [`component`] →
-//! [`catalog`] → transport ([`stdio`], [`mcp`]) → [`call`] (validate → [`sandbox`] → shape)
-//! → [`audit`].
+//! [`catalog`] → transport ([`stdio`], [`http`], [`mcp`]) → [`authorize`] (with [`clients`]
+//! and [`confirm`]) → [`call`] (validate → [`sandbox`] → shape → redact) → [`audit`].
 
 pub mod audit;
+pub mod authorize;
 pub mod call;
 pub mod catalog;
 pub mod cli;
+pub mod clients;
 pub mod component;
+pub mod confirm;
 pub mod confusable;
 pub mod digest;
 pub mod docs;
 pub mod grants;
+pub mod http;
 pub mod lint;
 pub mod manifest;
 pub mod mcp;
@@ -112,6 +116,11 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
     let prompts = prompts::Prompts::load(&policy.file, &pins)
         .map_err(|errors| Diagnostics(errors).sorted())?;
     warnings.extend(catalog.warnings.iter().cloned());
+    let prompt_names = policy.prompts.keys().cloned().collect();
+    let grant_errors = clients::check_grants(&policy.clients, &catalog, &prompt_names, &map);
+    if !grant_errors.is_empty() {
+        return Err(Diagnostics(grant_errors).sorted().into());
+    }
     Ok(Prepared {
         policy,
         catalog,

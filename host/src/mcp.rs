@@ -2,56 +2,300 @@
 //! serves MCP 2026-07-28 statelessly and 2025-11-25 with the initialize handshake).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
 
 use rmcp::model::ResourceContents;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, Tool as McpTool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
+    MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
 
 use crate::audit::{self, CallRecord, Outcome};
+use crate::authorize::{Authorizer, Caller, Refusal, Transport};
 use crate::call;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Tool};
+use crate::clients::{Allowed, ClientLimits};
+use crate::confirm::{Confirmations, StateEcho, Verdict};
 use crate::policy::ServerSettings;
 use crate::prompts::Prompts;
 use crate::sandbox::Sandbox;
 
-/// The server: the catalog, the sandbox and the server-wide settings.
+/// The server: the catalog, the sandbox, the settings and the authorization state, shared by
+/// every connection; each connection's handler knows its transport.
 #[derive(Clone)]
 pub struct Warden {
-    catalog: Arc<Catalog>,
-    listed: Arc<Vec<McpTool>>,
-    prompts: Arc<Prompts>,
-    sandbox: Arc<Sandbox>,
+    shared: Arc<Shared>,
+    transport: Transport,
+}
+
+struct Shared {
+    catalog: Catalog,
+    prompts: Prompts,
+    sandbox: Sandbox,
     settings: ServerSettings,
+    stdio: Caller,
+    authorizer: Arc<Authorizer>,
+    confirmations: Confirmations,
+    in_flight: InFlight,
+}
+
+/// Calls running now, so that a shutdown can wait for them.
+#[derive(Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// One call counted in [`InFlight`] while it lives.
+struct Running<'a>(&'a InFlight);
+
+impl<'a> Running<'a> {
+    fn start(in_flight: &'a InFlight) -> Self {
+        in_flight.count.fetch_add(1, Ordering::SeqCst);
+        Running(in_flight)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl Warden {
-    /// A server over `catalog`, running calls in `sandbox`.
+    /// A server over `catalog`, running calls in `sandbox`; `stdio` is the `[stdio]` client.
+    ///
+    /// # Errors
+    /// The system has no randomness for the confirmation key.
     pub fn new(
         catalog: Catalog,
         prompts: Prompts,
         sandbox: Sandbox,
         settings: ServerSettings,
-    ) -> Self {
-        let listed = catalog.tools().map(|tool| tool.to_mcp()).collect();
+        stdio: &crate::clients::ClientPolicy,
+    ) -> Result<Self, getrandom::Error> {
+        Ok(Warden {
+            shared: Arc::new(Shared {
+                catalog,
+                prompts,
+                sandbox,
+                settings,
+                stdio: Caller::of(stdio, Transport::Stdio),
+                authorizer: Arc::default(),
+                confirmations: Confirmations::new()?,
+                in_flight: InFlight::default(),
+            }),
+            transport: Transport::Stdio,
+        })
+    }
+
+    /// The same server, for connections over `transport`.
+    pub fn over(&self, transport: Transport) -> Self {
         Warden {
-            catalog: Arc::new(catalog),
-            listed: Arc::new(listed),
-            prompts: Arc::new(prompts),
-            sandbox: Arc::new(sandbox),
-            settings,
+            shared: Arc::clone(&self.shared),
+            transport,
         }
     }
+
+    /// Resolves when no call is running.
+    pub async fn idle(&self) {
+        let in_flight = &self.shared.in_flight;
+        loop {
+            let notified = in_flight.idle.notified();
+            if in_flight.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The limit state, which the HTTP transport also consults before dispatch.
+    pub fn authorizer(&self) -> Arc<Authorizer> {
+        Arc::clone(&self.shared.authorizer)
+    }
+
+    /// Who sent the request: the stdio client, or the caller the HTTP transport authenticated.
+    /// An HTTP request without one (which the transport never lets through) may use nothing.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        match self.transport {
+            Transport::Stdio => self.shared.stdio.clone(),
+            Transport::Http => context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Caller>())
+                .cloned()
+                .unwrap_or_else(|| Caller {
+                    identity: "unauthenticated".into(),
+                    allowed: Arc::new(Allowed::default()),
+                    limits: ClientLimits {
+                        rate: None,
+                        max_concurrency: 1,
+                    },
+                    transport: Transport::Http,
+                }),
+        }
+    }
+
+    /// Audits a call that did not reach the sandbox.
+    fn refused(
+        &self,
+        caller: &Caller,
+        name: &str,
+        tool: Option<&Tool>,
+        outcome: Outcome,
+        arguments: &Map<String, Value>,
+    ) {
+        audit::record(&CallRecord {
+            client: &caller.identity,
+            transport: caller.transport.as_str(),
+            tool: name,
+            component: tool.map(|tool| (tool.component.as_str(), tool.digest)),
+            outcome,
+            argument_bytes: serde_json::to_vec(arguments).map_or(0, |b| b.len()),
+            duration: std::time::Duration::ZERO,
+            fuel_used: 0,
+            redactions: 0,
+        });
+    }
+
+    async fn call_granted(
+        &self,
+        caller: &Caller,
+        tool: &Arc<Tool>,
+        request: &CallToolRequestParams,
+        arguments: Map<String, Value>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let shared = &*self.shared;
+        let retry = request.request_state.is_some();
+        // A confirmation round trip's second request was paid for by its first.
+        if !retry {
+            let rates = match caller.transport {
+                // Over HTTP the client-wide rate was taken before dispatch (429).
+                Transport::Http => Ok(()),
+                Transport::Stdio => shared.authorizer.client_rate(caller),
+            }
+            .and_then(|()| shared.authorizer.tool_rate(caller, tool));
+            if let Err(refusal) = rates {
+                self.refused(
+                    caller,
+                    &tool.name,
+                    Some(tool),
+                    Outcome::RateLimited,
+                    &arguments,
+                );
+                return Ok(refusal_result(&refusal).into());
+            }
+        }
+        if tool.confirm && call::arguments_acceptable(tool, &arguments, &shared.settings) {
+            let echo = StateEcho {
+                state: request.request_state.as_deref(),
+                responses: request.input_responses.as_ref(),
+            };
+            let verdict = shared
+                .confirmations
+                .decide(
+                    tool,
+                    &caller.identity,
+                    &arguments,
+                    echo,
+                    shared.sandbox.redactor(),
+                    context,
+                )
+                .await;
+            match verdict {
+                Ok(Verdict::Accepted) => {}
+                Ok(Verdict::Ask(ask)) => return Ok(CallToolResponse::InputRequired(ask)),
+                Ok(Verdict::Declined(how)) => {
+                    self.refused(
+                        caller,
+                        &tool.name,
+                        Some(tool),
+                        Outcome::Declined,
+                        &arguments,
+                    );
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                        "the human {how} the call of `{}`: it did not run",
+                        tool.name
+                    ))])
+                    .into());
+                }
+                Ok(Verdict::Unavailable(message)) => {
+                    self.refused(
+                        caller,
+                        &tool.name,
+                        Some(tool),
+                        Outcome::Unconfirmed,
+                        &arguments,
+                    );
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+                }
+                Err(error) => {
+                    self.refused(
+                        caller,
+                        &tool.name,
+                        Some(tool),
+                        Outcome::Unconfirmed,
+                        &arguments,
+                    );
+                    return Err(error);
+                }
+            }
+        }
+        let admission = match shared
+            .authorizer
+            .admit(caller, tool, tool.limits.timeout)
+            .await
+        {
+            Ok(admission) => admission,
+            Err(refusal) => {
+                self.refused(caller, &tool.name, Some(tool), Outcome::Busy, &arguments);
+                return Ok(refusal_result(&refusal).into());
+            }
+        };
+        let result = call::call(
+            caller,
+            tool,
+            &shared.sandbox,
+            arguments,
+            &shared.settings,
+            shared.sandbox.redactor(),
+        )
+        .await;
+        drop(admission);
+        Ok(result.into())
+    }
+}
+
+/// The `isError` result of a limit, with when to retry (also as `_meta`, in milliseconds).
+fn refusal_result(refusal: &Refusal) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(refusal.to_string())]);
+    if let Refusal::RateLimited { retry_after, .. } = refusal {
+        let mut meta = Map::new();
+        meta.insert(
+            "dev.warden/retryAfterMs".into(),
+            json!(
+                u64::try_from(retry_after.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1)
+            ),
+        );
+        result.meta = Some(MetaObject(meta));
+    }
+    result
 }
 
 impl ServerHandler for Warden {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = if self.prompts.is_empty() {
+        let capabilities = if self.shared.prompts.is_empty() {
             ServerCapabilities::builder().enable_tools().build()
         } else {
             ServerCapabilities::builder()
@@ -67,31 +311,64 @@ impl ServerHandler for Warden {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.listed.to_vec()))
+        let caller = self.caller(&context);
+        let tools: Vec<McpTool> = self
+            .shared
+            .catalog
+            .tools()
+            .filter(|tool| caller.may_use(tool))
+            .map(|tool| tool.to_mcp())
+            .collect();
+        // Each client sees its own grants: a cache must not share the list between users.
+        Ok(ListToolsResult::with_all_items(tools).with_cache_scope(CacheScope::Private))
     }
 
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(self.prompts.list()))
+        let caller = self.caller(&context);
+        let prompts = self
+            .shared
+            .prompts
+            .list()
+            .into_iter()
+            .filter(|prompt| caller.allowed.prompt(&prompt.name))
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts).with_cache_scope(CacheScope::Private))
     }
 
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
+        let caller = self.caller(&context);
+        if !caller.allowed.prompt(&request.name) {
+            tracing::warn!(
+                target: "warden::audit",
+                client = &*caller.identity,
+                transport = caller.transport.as_str(),
+                prompt = request.name.as_str(),
+                outcome = "not_granted",
+                "prompt"
+            );
+            return Err(McpError::invalid_params(
+                format!("unknown prompt `{}`", request.name),
+                None,
+            ));
+        }
         let arguments = request.arguments.unwrap_or_default();
         let mut result = self
+            .shared
             .prompts
             .get(&request.name, &arguments)
             .map_err(|message| McpError::invalid_params(message, None))?;
         // Prompt text leaves the server too: redact it like tool output (images are left whole).
-        let redactor = self.sandbox.redactor();
+        let redactor = self.shared.sandbox.redactor();
         let mut report = crate::redact::Report::default();
         for message in &mut result.messages {
             let text = match &mut message.content {
@@ -111,39 +388,40 @@ impl ServerHandler for Warden {
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        self.catalog.get(name).map(|tool| tool.to_mcp())
+        self.shared.catalog.get(name).map(|tool| tool.to_mcp())
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let arguments = request.arguments.unwrap_or_default();
-        let Some(tool) = self.catalog.get(&request.name) else {
-            let started = Instant::now();
-            audit::record(&CallRecord {
-                tool: &request.name,
-                component: None,
-                outcome: Outcome::UnknownTool,
-                argument_bytes: serde_json::to_vec(&arguments).map_or(0, |b| b.len()),
-                duration: started.elapsed(),
-                fuel_used: 0,
-                redactions: 0,
-            });
+        let _running = Running::start(&self.shared.in_flight);
+        let caller = self.caller(&context);
+        let arguments = request.arguments.clone().unwrap_or_default();
+        let tool = self.shared.catalog.get(&request.name);
+        let granted = tool.filter(|tool| caller.may_use(tool));
+        let Some(tool) = granted else {
+            // A tool the caller may not use is, to it, a tool that does not exist.
+            let outcome = if tool.is_some() {
+                Outcome::NotGranted
+            } else {
+                Outcome::UnknownTool
+            };
+            self.refused(
+                &caller,
+                &request.name,
+                tool.map(|t| &**t),
+                outcome,
+                &arguments,
+            );
             return Err(McpError::invalid_params(
                 format!("Unknown tool: {}", request.name),
                 None,
             ));
         };
-        Ok(call::call(
-            tool,
-            &self.sandbox,
-            arguments,
-            &self.settings,
-            self.sandbox.redactor(),
-        )
-        .await
-        .into())
+        let tool = Arc::clone(tool);
+        self.call_granted(&caller, &tool, &request, arguments, &context)
+            .await
     }
 }

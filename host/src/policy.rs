@@ -43,6 +43,8 @@ pub struct Policy {
     pub secrets: BTreeMap<String, Secret>,
     /// The pinned prompt files, by prompt name.
     pub prompts: BTreeMap<String, (Located<PathBuf>, Located<Sha256Digest>)>,
+    /// Who may connect and what each may use.
+    pub clients: crate::clients::Clients,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
 }
@@ -224,6 +226,10 @@ pub struct ToolSettings {
     pub hints: HintOverrides,
     /// Tools of other components this tool's name may look like, on purpose.
     pub shadows_ok: Vec<String>,
+    /// Per-client limits of this tool.
+    pub limits: crate::clients::ToolLimits,
+    /// Whether a call asks the human first; `None`: the tool's `destructiveHint`.
+    pub confirm: Option<bool>,
 }
 
 /// Operator overrides of a tool's annotations.
@@ -359,6 +365,15 @@ impl Policy {
                 prompts.insert(name.clone(), (file, sha256));
             }
         }
+        let clients = crate::clients::ClientsInput {
+            clients: &raw.clients,
+            stdio: &raw.stdio,
+            http: &raw.http,
+            oauth: raw.oauth.as_ref(),
+            max_concurrent_calls,
+            base,
+        }
+        .check(map, &mut errors);
         let mut components = Vec::new();
         for (id, component) in raw.components {
             let path = ["components", id.as_str()];
@@ -450,6 +465,22 @@ impl Policy {
                         open_world: tool.open_world,
                     },
                     shadows_ok: tool.shadows_ok,
+                    limits: crate::clients::ToolLimits {
+                        rate: crate::clients::rate_of(
+                            &tool_path,
+                            tool.rate.as_deref(),
+                            tool.burst,
+                            map,
+                            &mut errors,
+                        ),
+                        max_concurrency: crate::clients::concurrency_of(
+                            &tool_path,
+                            tool.max_concurrency,
+                            map,
+                            &mut errors,
+                        ),
+                    },
+                    confirm: tool.confirm,
                 };
                 let at = map.locate(&tool_path);
                 tools.insert(
@@ -486,6 +517,7 @@ impl Policy {
                 components,
                 secrets,
                 prompts,
+                clients,
                 warnings,
             })
         } else {

@@ -207,7 +207,11 @@ async fn the_probe_cannot_escape_its_grants() {
 
 #[tokio::test]
 async fn denials_are_logged_with_their_reason() {
-    let manifest = sandbox_manifest("probe", PROBE_GRANTS);
+    // The raw client cannot answer confirmations: these tools run without asking.
+    let grants = format!(
+        "{PROBE_GRANTS}\n[components.probe.tools.http-get]\nconfirm = false\n[components.probe.tools.secret-token]\nconfirm = false\n"
+    );
+    let manifest = sandbox_manifest("probe", &grants);
     let log = manifest.dir.path().join("stderr.log");
     let mut server = crate::support::RawServer::start(&manifest, Some(&log));
     server.initialize().await;

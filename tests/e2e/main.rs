@@ -4,6 +4,7 @@ mod bad_input;
 mod calls;
 mod capabilities;
 mod cli;
+mod confirm;
 mod httpd;
 mod limits;
 mod listing;

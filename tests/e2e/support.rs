@@ -3,12 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction,
+};
+use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -67,17 +71,94 @@ pub fn manifest_text(text: &str) -> Manifest {
     Manifest { dir, path }
 }
 
-/// An rmcp client connected to `warden serve` on `manifest`.
-pub async fn client(manifest: &Manifest) -> RunningService<RoleClient, ()> {
-    client_with(manifest, Command::new(WARDEN), &[]).await
+/// The human behind a test client: answers every confirmation Warden asks with `answer`
+/// (or, with `answer: None`, the client does not declare elicitation at all), and keeps the
+/// questions asked.
+#[derive(Clone)]
+pub struct Human {
+    /// The answer to every question.
+    pub answer: Option<ElicitationAction>,
+    /// The messages of the questions asked, in order.
+    pub asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Human {
+    /// A human who answers every question with `answer`.
+    pub fn answering(answer: ElicitationAction) -> Self {
+        Human {
+            answer: Some(answer),
+            asked: Arc::default(),
+        }
+    }
+
+    /// A client that cannot ask its human anything.
+    pub fn unreachable() -> Self {
+        Human {
+            answer: None,
+            asked: Arc::default(),
+        }
+    }
+
+    /// The questions asked so far.
+    pub fn questions(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl ClientHandler for Human {
+    fn get_info(&self) -> ClientConfig {
+        let mut config = ClientConfig::default();
+        if self.answer.is_some() {
+            config.capabilities = ClientCapabilities::builder().enable_elicitation().build();
+        }
+        config
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        Ok(ElicitResult::new(
+            self.answer.clone().unwrap_or(ElicitationAction::Decline),
+        ))
+    }
+}
+
+/// A test client: rmcp's client with a [`Human`].
+pub type Client = RunningService<RoleClient, Human>;
+
+/// An rmcp client connected to `warden serve` on `manifest`, whose human accepts every
+/// confirmation.
+pub async fn client(manifest: &Manifest) -> Client {
+    client_as(manifest, Human::answering(ElicitationAction::Accept)).await
+}
+
+/// An rmcp client with `human`, connected to `warden serve` on `manifest`.
+pub async fn client_as(manifest: &Manifest, human: Human) -> Client {
+    connect(manifest, Command::new(WARDEN), &[], human).await
 }
 
 /// An rmcp client connected to `command serve` on `manifest`, with extra environment.
-pub async fn client_with(
+pub async fn client_with(manifest: &Manifest, command: Command, env: &[(&str, &str)]) -> Client {
+    connect(
+        manifest,
+        command,
+        env,
+        Human::answering(ElicitationAction::Accept),
+    )
+    .await
+}
+
+async fn connect(
     manifest: &Manifest,
     command: Command,
     env: &[(&str, &str)],
-) -> RunningService<RoleClient, ()> {
+    human: Human,
+) -> Client {
     let command = command.configure(|cmd| {
         cmd.arg("serve")
             .arg("--manifest")
@@ -86,17 +167,14 @@ pub async fn client_with(
             .envs(env.iter().copied())
             .stderr(Stdio::null());
     });
-    ().serve(TokioChildProcess::new(command).unwrap())
+    human
+        .serve(TokioChildProcess::new(command).unwrap())
         .await
         .expect("warden starts and answers initialize")
 }
 
 /// Calls `tool` with `arguments` and expects a result (not a protocol error).
-pub async fn call(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    arguments: Value,
-) -> CallToolResult {
+pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
     let Value::Object(arguments) = arguments else {
         panic!("arguments must be an object")
     };

@@ -7,8 +7,8 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Located, Location, SourceMap, dotted};
 pub use raw::{
-    RawComponent, RawDefaults, RawDir, RawHttp, RawLimits, RawManifest, RawPromptPin, RawSecret,
-    RawServer, RawTool,
+    RawClient, RawComponent, RawDefaults, RawDir, RawHttp, RawHttpServer, RawLimits, RawManifest,
+    RawOAuth, RawPromptPin, RawSecret, RawServer, RawStdio, RawTool,
 };
 
 /// Reads and parses the manifest at `path`.
@@ -125,7 +125,13 @@ fn known_keys(path: &[String]) -> &'static str {
         .map(String::as_str)
         .collect();
     match parent.as_slice() {
-        [] => "server, defaults, components, secrets, prompts",
+        [] => "server, defaults, components, secrets, prompts, clients, stdio, http, oauth",
+        ["clients", _] => {
+            "token_sha256, cert_subject, anonymous, tools, resources, prompts, rate, burst, max_concurrency"
+        }
+        ["stdio"] => "tools, resources, prompts, rate, burst, max_concurrency",
+        ["http"] => "allowed_hosts, allowed_origins, request_timeout",
+        ["oauth"] => "jwks_file, issuer, audience, scopes, rate, burst, max_concurrency",
         ["prompts", _] => "file, sha256",
         ["secrets", _] => "from_env, from_file, hosts",
         ["components", _, "dirs", _] => "host, guest, access",
@@ -141,7 +147,7 @@ fn known_keys(path: &[String]) -> &'static str {
             "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools"
         }
         ["components", _, "tools", _] => {
-            "description, name, read_only, destructive, idempotent, open_world, shadows_ok"
+            "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm"
         }
         _ => "",
     }

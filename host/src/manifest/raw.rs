@@ -26,6 +26,99 @@ pub struct RawManifest {
     /// `[prompts.<name>]`: prompts served from pinned files, by name.
     #[serde(default)]
     pub prompts: BTreeMap<String, RawPromptPin>,
+    /// `[clients.<name>]`: who may connect over HTTP, and what each may use.
+    #[serde(default)]
+    pub clients: BTreeMap<String, RawClient>,
+    /// `[stdio]`: what the local stdio client may use.
+    #[serde(default)]
+    pub stdio: RawStdio,
+    /// `[http]`: settings of the HTTP transport.
+    #[serde(default)]
+    pub http: RawHttpServer,
+    /// `[oauth]`: accept JWT access tokens from an authorization server.
+    pub oauth: Option<RawOAuth>,
+}
+
+/// `[clients.<name>]`: one client identity, its grants and its limits.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawClient {
+    /// Hex sha256 of the client's bearer token (`warden token new <name>` makes one).
+    /// Example: `token_sha256 = "9f86d0..."`
+    pub token_sha256: Option<String>,
+    /// The subject of the client's TLS certificate (with `--client-ca`).
+    /// Example: `cert_subject = "CN=cibot"`
+    pub cert_subject: Option<String>,
+    /// The client for requests without credentials (loopback addresses only).
+    /// Example: `anonymous = true`
+    pub anonymous: Option<bool>,
+    /// Tools it may list and call: `"*"`, `"<component>_*"` or a tool name.
+    /// Example: `tools = ["files_*", "fetch_get"]`
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Resource URIs it may list and read. Example: `resources = ["notes://*"]`
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Prompts it may list and get: `"*"` or a prompt name. Example: `prompts = ["review"]`
+    #[serde(default)]
+    pub prompts: Vec<String>,
+    /// Calls per client, all tools together. Example: `rate = "10/s"`
+    pub rate: Option<String>,
+    /// Calls allowed at once above the rate. Example: `burst = 20`
+    pub burst: Option<i64>,
+    /// Calls of this client running at once. Example: `max_concurrency = 8`
+    pub max_concurrency: Option<i64>,
+}
+
+/// `[stdio]`: the grants and limits of the local stdio client (default: everything, no limit).
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStdio {
+    /// As `clients.<name>.tools`; default `["*"]`.
+    pub tools: Option<Vec<String>>,
+    /// As `clients.<name>.resources`; default `["*"]`.
+    pub resources: Option<Vec<String>>,
+    /// As `clients.<name>.prompts`; default `["*"]`.
+    pub prompts: Option<Vec<String>>,
+    /// As `clients.<name>.rate`; default none.
+    pub rate: Option<String>,
+    /// As `clients.<name>.burst`.
+    pub burst: Option<i64>,
+    /// As `clients.<name>.max_concurrency`.
+    pub max_concurrency: Option<i64>,
+}
+
+/// `[http]`: the HTTP transport.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawHttpServer {
+    /// `Host` header values accepted (DNS-rebinding defence); default the loopback names.
+    /// Example: `allowed_hosts = ["mcp.example.com"]`
+    pub allowed_hosts: Option<Vec<String>>,
+    /// `Origin` header values accepted (browsers); default loopback origins on any port.
+    /// Example: `allowed_origins = ["https://app.example.com"]`
+    pub allowed_origins: Option<Vec<String>>,
+    /// Time a client has to send a whole request (headers and body). Example: `request_timeout = "30s"`
+    pub request_timeout: Option<String>,
+}
+
+/// `[oauth]`: Warden as an OAuth 2.1 resource server.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawOAuth {
+    /// The authorization server's public keys (a JWKS JSON file), relative to the manifest.
+    /// Example: `jwks_file = "keys/jwks.json"`
+    pub jwks_file: Option<String>,
+    /// The `iss` every token must carry. Example: `issuer = "https://auth.example.com"`
+    pub issuer: Option<String>,
+    /// This server's URL, which every token's `aud` must hold (RFC 8707).
+    /// Example: `audience = "https://mcp.example.com/mcp"`
+    pub audience: Option<String>,
+    /// The tools each scope grants. Example: `scopes = { "tools:read" = ["files_list"] }`
+    #[serde(default)]
+    pub scopes: BTreeMap<String, Vec<String>>,
+    /// Calls per token subject, all tools together. Example: `rate = "10/s"`
+    pub rate: Option<String>,
+    /// Calls allowed at once above the rate.
+    pub burst: Option<i64>,
+    /// Calls of one subject running at once.
+    pub max_concurrency: Option<i64>,
 }
 
 /// `[prompts.<name>]`: a prompt file and its pin.
@@ -172,4 +265,13 @@ pub struct RawTool {
     /// Example: `shadows_ok = ["fetch_get"]`
     #[serde(default)]
     pub shadows_ok: Vec<String>,
+    /// Calls of this tool per client. Example: `rate = "1/s"`
+    pub rate: Option<String>,
+    /// Calls of this tool allowed at once above its rate, per client.
+    pub burst: Option<i64>,
+    /// Calls of this tool running at once, per client. Example: `max_concurrency = 2`
+    pub max_concurrency: Option<i64>,
+    /// Ask the human before each call (default: the tool's `destructiveHint`).
+    /// Example: `confirm = true`
+    pub confirm: Option<bool>,
 }
