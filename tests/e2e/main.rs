@@ -5,6 +5,7 @@ mod calls;
 mod capabilities;
 mod cli;
 mod confirm;
+mod http;
 mod httpd;
 mod limits;
 mod listing;

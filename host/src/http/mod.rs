@@ -214,14 +214,15 @@ pub async fn serve(
             options.drain
         );
     }
-    // Close sessions and streams, then the connections.
-    mcp_shutdown.cancel();
-    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+    // Let the answers of those calls reach their clients (each connection closes after its
+    // current response), then end the sessions and their event streams.
+    if tokio::time::timeout(Duration::from_secs(3), graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after 5s; closing them");
+        tracing::info!("closing the connections still open (event streams)");
     }
+    mcp_shutdown.cancel();
     Ok(())
 }
 
