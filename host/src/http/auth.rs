@@ -56,6 +56,7 @@ pub struct Gate {
     hosts: HostAllowlist,
     origins: OriginAllowlist,
     body_limit: usize,
+    request_timeout: Duration,
     authorizer: Arc<Authorizer>,
     failures: DefaultKeyedRateLimiter<IpAddr>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
@@ -76,6 +77,8 @@ pub struct GateConfig {
     pub origins: OriginAllowlist,
     /// Largest request body.
     pub body_limit: usize,
+    /// Time to receive a request body.
+    pub request_timeout: Duration,
     /// The server's limit state.
     pub authorizer: Arc<Authorizer>,
 }
@@ -93,6 +96,7 @@ impl Gate {
             hosts: config.hosts,
             origins: config.origins,
             body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
             authorizer: config.authorizer,
             failures: RateLimiter::keyed(quota),
             blocked: Mutex::new(HashMap::new()),
@@ -339,7 +343,16 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
     let method = request.method().clone();
     let (mut parts, body) = request.into_parts();
     let body = if method == Method::POST {
-        let bytes = match Limited::new(body, gate.body_limit).collect().await {
+        let read = Limited::new(body, gate.body_limit).collect();
+        let Ok(read) = tokio::time::timeout(gate.request_timeout, read).await else {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                -32600,
+                "the request body did not arrive in time ([http] request_timeout)",
+            );
+        };
+        let bytes = match read {
             Ok(collected) => collected.to_bytes(),
             Err(error) => {
                 if error

@@ -95,6 +95,7 @@ pub async fn serve(
         jwt,
         resource_metadata: metadata_url,
         body_limit: options.body_limit,
+        request_timeout,
         authorizer: warden.authorizer(),
     }));
     let mut app =
