@@ -175,8 +175,13 @@ impl Warden {
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let shared = &*self.shared;
-        let retry = request.request_state.is_some();
-        // A confirmation round trip's second request was paid for by its first.
+        // A confirmation round trip's second request was paid for by its first. Only a
+        // confirmed tool's 2026-07-28 retry counts as one: its `requestState` is verified
+        // before anything runs, so an echoed state is no way around the limits.
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        let retry = tool.confirm && modern && request.request_state.is_some();
         if !retry {
             let rates = match caller.transport {
                 // Over HTTP the client-wide rate was taken before dispatch (429).
