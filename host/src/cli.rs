@@ -1,4 +1,4 @@
-//! The command line: `warden serve`, `warden check` and `warden inspect`.
+//! The command line: `warden serve`, `warden check`, `warden lock` and `warden inspect`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::catalog::Catalog;
 use crate::component::LoadedComponent;
+use crate::lock::{self, Lock, Verified};
 use crate::manifest::{Diagnostics, SourceMap};
 use crate::mcp::Warden;
 use crate::policy::{ComponentId, ComponentPolicy, Limits, Policy, ServerSettings};
@@ -52,6 +53,9 @@ pub enum Command {
         /// HTTP options (without `--http`, MCP is served on stdio).
         #[command(flatten)]
         http: HttpArgs,
+        /// Refuse to start without a lock file (recommended in production).
+        #[arg(long)]
+        locked: bool,
     },
     /// Client tokens.
     Token {
@@ -61,6 +65,16 @@ pub enum Command {
     },
     /// Check a manifest and its components, reporting every problem; exit 1 if any.
     Check {
+        /// The manifest.
+        #[arg(long, default_value = DEFAULT_MANIFEST)]
+        manifest: PathBuf,
+        /// Fail without a lock file, as `serve --locked` would.
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Approve the catalog: write `<manifest>.lock` (e.g. `warden.lock`), which `serve` and
+    /// `check` compare the loaded catalog with.
+    Lock {
         /// The manifest.
         #[arg(long, default_value = DEFAULT_MANIFEST)]
         manifest: PathBuf,
@@ -131,16 +145,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve { manifest, http } => runtime.block_on(serve(&manifest, http)),
+        Command::Serve {
+            manifest,
+            http,
+            locked,
+        } => runtime.block_on(serve(&manifest, http, locked)),
         Command::Token {
             command: TokenCommand::New { client },
         } => new_token(&client),
-        Command::Check { manifest } => Ok(check(&manifest)),
+        Command::Check { manifest, locked } => Ok(check(&manifest, locked)),
+        Command::Lock { manifest } => write_lock(&manifest),
         Command::Inspect { component, id } => inspect(&component, id),
     }
 }
 
-async fn serve(manifest: &Path, http: HttpArgs) -> anyhow::Result<ExitCode> {
+async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<ExitCode> {
     let prepared = match prepare(manifest) {
         Ok(prepared) => prepared,
         Err(error) => {
@@ -148,6 +167,15 @@ async fn serve(manifest: &Path, http: HttpArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    match lock::verify(manifest, &now, locked) {
+        Ok(Verified::Matches) => {}
+        Ok(Verified::Missing(path)) => tracing::warn!("{}", missing_lock(manifest, &path)),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     for warning in &prepared.warnings {
         tracing::warn!("{warning}");
     }
@@ -333,9 +361,20 @@ fn new_token(client: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(manifest: &Path) -> ExitCode {
+fn check(manifest: &Path, locked: bool) -> ExitCode {
     match prepare(manifest) {
         Ok(prepared) => {
+            let now = Lock::compute(&prepared.policy, &prepared.catalog);
+            match lock::verify(manifest, &now, locked) {
+                Ok(Verified::Matches) => {}
+                Ok(Verified::Missing(path)) => {
+                    println!("warning: {}", missing_lock(manifest, &path));
+                }
+                Err(error) => {
+                    println!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
             for warning in &prepared.warnings {
                 println!("warning: {warning}");
             }
@@ -355,6 +394,46 @@ fn check(manifest: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn missing_lock(manifest: &Path, path: &Path) -> String {
+    let manifest = manifest.display();
+    format!(
+        "no lock file {}: the catalog is not pinned, so a changed tool text, schema or grant would go unnoticed; approve it with `warden lock --manifest {manifest}` and serve with --locked",
+        path.display()
+    )
+}
+
+/// `warden lock`: loads the manifest as `serve` would and writes its lock.
+fn write_lock(manifest: &Path) -> anyhow::Result<ExitCode> {
+    let prepared = match prepare(manifest) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            print!("{}", render(&error));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    let (path, changes) = lock::write(manifest, &now)?;
+    match changes {
+        None => println!(
+            "wrote {}: {} component(s), {} tool(s), {} prompt(s)",
+            path.display(),
+            now.components.len(),
+            now.tools.len(),
+            now.prompts.len()
+        ),
+        Some(changes) if changes.is_empty() => println!("{} is up to date", path.display()),
+        Some(changes) => {
+            println!(
+                "wrote {}, accepting {} change(s):",
+                path.display(),
+                changes.len()
+            );
+            print!("{}", lock::render(&changes));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn render(error: &PrepareError) -> String {

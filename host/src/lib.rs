@@ -19,6 +19,7 @@ pub mod docs;
 pub mod grants;
 pub mod http;
 pub mod lint;
+pub mod lock;
 pub mod manifest;
 pub mod mcp;
 pub mod policy;

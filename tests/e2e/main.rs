@@ -9,6 +9,7 @@ mod http;
 mod httpd;
 mod limits;
 mod listing;
+mod lock;
 mod manifests;
 mod network;
 mod prompts;
