@@ -477,15 +477,9 @@ impl ClientsInput<'_> {
                 None => {}
             }
             let allowed = allowed(&path, &raw.tools, &raw.resources, &raw.prompts, map, errors);
-            let limits = limits(
+            let limits = remote_limits(
                 &path,
-                raw.rate.as_deref().or(Some(DEFAULT_CLIENT_RATE)),
-                raw.burst.or(if raw.rate.is_none() {
-                    Some(i64::from(DEFAULT_CLIENT_BURST))
-                } else {
-                    None
-                }),
-                raw.max_concurrency,
+                (raw.rate.as_deref(), raw.burst, raw.max_concurrency),
                 default_concurrency,
                 map,
                 errors,
@@ -715,6 +709,30 @@ fn limits(
     }
 }
 
+/// The limits of a remote caller (a named client or an OAuth subject): `rate`, `burst` and
+/// `max_concurrency`, with the remote defaults when no rate is written.
+fn remote_limits(
+    path: &[&str],
+    (rate, burst, max_concurrency): (Option<&str>, Option<i64>, Option<i64>),
+    default_concurrency: usize,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> ClientLimits {
+    let burst = match (rate, burst) {
+        (None, None) => Some(i64::from(DEFAULT_CLIENT_BURST)),
+        (_, burst) => burst,
+    };
+    limits(
+        path,
+        rate.or(Some(DEFAULT_CLIENT_RATE)),
+        burst,
+        max_concurrency,
+        default_concurrency,
+        map,
+        errors,
+    )
+}
+
 /// Checks `rate` and `burst` at `path`.
 pub fn rate_of(
     path: &[&str],
@@ -834,15 +852,9 @@ fn oauth(
         }
         scopes.insert(scope.clone(), patterns);
     }
-    let limits = limits(
+    let limits = remote_limits(
         &path,
-        raw.rate.as_deref().or(Some(DEFAULT_CLIENT_RATE)),
-        raw.burst.or(if raw.rate.is_none() {
-            Some(i64::from(DEFAULT_CLIENT_BURST))
-        } else {
-            None
-        }),
-        raw.max_concurrency,
+        (raw.rate.as_deref(), raw.burst, raw.max_concurrency),
         default_concurrency,
         map,
         errors,
