@@ -7,7 +7,7 @@ use rmcp::model::{CallToolResult, ContentBlock, MetaObject};
 use serde_json::{Map, Value, json};
 use wasmtime::component::Val;
 
-use crate::audit::{self, CallRecord, Outcome};
+use crate::audit::{self, AuditLog, Outcome, Record};
 use crate::authorize::Caller;
 use crate::catalog::{Output, Tool};
 use crate::lint;
@@ -22,28 +22,31 @@ use crate::values;
 pub const MAX_ARGUMENT_DEPTH: usize = 64;
 
 /// Calls `tool` with `arguments`: never a protocol error; every failure is an `isError` result.
+///
+/// The call's audit record is written before the result is returned; if it cannot be and
+/// `[audit] on_error` is `refuse`, the result is withheld ("audit log unavailable").
 pub async fn call(
     caller: &Caller,
     tool: &Tool,
     sandbox: &Sandbox,
     arguments: Map<String, Value>,
     settings: &ServerSettings,
-    redactor: &Redactor,
+    audit: &AuditLog,
+    correlation_id: &str,
 ) -> CallToolResult {
+    let redactor = sandbox.redactor();
     let started = Instant::now();
+    let mut record = Record::new(
+        correlation_id,
+        &caller.identity,
+        caller.transport.as_str(),
+        &tool.name,
+        Outcome::InvalidArguments,
+    );
+    record.component = Some((tool.component.as_str().to_string(), tool.digest));
+    record.args = audit::summarize(&arguments, &tool.log_params, redactor);
     let arguments = Value::Object(arguments);
     let argument_bytes = serde_json::to_vec(&arguments).map_or(usize::MAX, |b| b.len());
-    let mut record = CallRecord {
-        client: &caller.identity,
-        transport: caller.transport.as_str(),
-        tool: &tool.name,
-        component: Some((tool.component.as_str(), tool.digest)),
-        outcome: Outcome::InvalidArguments,
-        argument_bytes,
-        duration: started.elapsed(),
-        fuel_used: 0,
-        redactions: 0,
-    };
     let (outcome, result) = match check_arguments(
         tool,
         &arguments,
@@ -66,12 +69,22 @@ pub async fn call(
                 )
                 .await;
             record.fuel_used = report.fuel_used;
-            match report.outcome {
+            record.peak_memory = report.peak_memory;
+            let denied = report.denials.first().map(|denial| denial.capability);
+            record.denials = report.denials;
+            let (outcome, result) = match report.outcome {
                 Err(failure) => (
                     Outcome::Failed(failure.kind()),
                     error_result(failure.to_string()),
                 ),
                 Ok(results) => shape(tool, results.first()),
+            };
+            // A call that failed after the sandbox refused it something failed because of it.
+            match (denied, outcome) {
+                (Some(capability), Outcome::ToolError | Outcome::Failed("panic" | "trap")) => {
+                    (Outcome::Denied(capability), result)
+                }
+                _ => (outcome, result),
             }
         }
     };
@@ -91,7 +104,11 @@ pub async fn call(
     record.redactions = report.count;
     record.outcome = outcome;
     record.duration = started.elapsed();
-    audit::record(&record);
+    if !audit.record(record) {
+        return error_result(
+            "audit log unavailable: the call's audit record could not be written, so its result is withheld".into(),
+        );
+    }
     result
 }
 

@@ -53,6 +53,8 @@ pub struct Tool {
     pub client_limits: crate::clients::ToolLimits,
     /// Whether each call asks the human first (`confirm`, default `destructiveHint`).
     pub confirm: bool,
+    /// Parameters whose values (redacted) the audit log may show.
+    pub log_params: Vec<String>,
     /// What instruction-like text in its outputs does.
     pub output_policy: crate::policy::OutputPolicy,
     /// JSON Schema of the arguments.
@@ -306,6 +308,7 @@ fn find_settings<'a>(
             max_concurrency: None,
         },
         confirm: None,
+        log_params: Vec::new(),
     };
     let qualified_key = function
         .interface_short()
@@ -402,6 +405,22 @@ fn tool(
         .or_else(|| function_docs.and_then(|d| d.docs.clone()))
         .filter(|text| !text.trim().is_empty());
     let hints = Hints::derive(&component.grants, settings.hints);
+    let params: Vec<&str> = function
+        .params
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if let Some(unknown) = settings
+        .log_params
+        .iter()
+        .find(|p| !params.contains(&p.as_str()))
+    {
+        return Err(format!(
+            "log_params names `{unknown}`, which is not a parameter of `{}`; its parameters are: {}",
+            function.name,
+            params.join(", ")
+        ));
+    }
     Ok(Tool {
         name: name.into(),
         component: component.id.clone(),
@@ -415,6 +434,7 @@ fn tool(
         shadows_ok: settings.shadows_ok.clone(),
         client_limits: settings.limits,
         confirm: settings.confirm.unwrap_or(hints.destructive),
+        log_params: settings.log_params.clone(),
         output_policy: component.output_policy,
         input_schema: Arc::new(into_object(input)),
         output_schema: output_schema.map(|schema| Arc::new(into_object(schema))),

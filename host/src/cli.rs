@@ -1,4 +1,5 @@
-//! The command line: `warden serve`, `warden check`, `warden lock` and `warden inspect`.
+//! The command line: `warden serve`, `warden check`, `warden lock`, `warden inspect`,
+//! `warden token` and `warden audit`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +64,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The audit log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check a manifest and its components, reporting every problem; exit 1 if any.
     Check {
         /// The manifest.
@@ -96,6 +103,17 @@ pub enum TokenCommand {
     New {
         /// The client's name, as in `[clients.<name>]`.
         client: String,
+    },
+}
+
+/// `warden audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record's hash and the chain; print `ok: N records` or the first broken
+    /// record and why; exit 1 if broken.
+    Verify {
+        /// The audit file (JSON lines).
+        file: PathBuf,
     },
 }
 
@@ -153,6 +171,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token {
             command: TokenCommand::New { client },
         } => new_token(&client),
+        Command::Audit {
+            command: AuditCommand::Verify { file },
+        } => verify_audit(&file),
         Command::Check { manifest, locked } => Ok(check(&manifest, locked)),
         Command::Lock { manifest } => write_lock(&manifest),
         Command::Inspect { component, id } => inspect(&component, id),
@@ -193,6 +214,16 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
         .unwrap_or_default()
         + std::time::Duration::from_secs(5);
     let clients = prepared.policy.clients.clone();
+    let audit = match crate::audit::AuditLog::open(
+        &prepared.policy.audit,
+        std::sync::Arc::clone(prepared.sandbox.redactor()),
+    ) {
+        Ok(audit) => audit,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     if !http.addrs.is_empty() {
         check_http(&http, &clients)?;
     }
@@ -208,6 +239,7 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
         prepared.sandbox,
         settings,
         &clients.stdio,
+        audit,
     )
     .context("cannot set up confirmations")?;
     if http.addrs.is_empty() {
@@ -361,6 +393,21 @@ fn new_token(client: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn verify_audit(file: &Path) -> anyhow::Result<ExitCode> {
+    let verdict = crate::audit::verify_file(file)
+        .with_context(|| format!("cannot read the audit log {}", file.display()))?;
+    match verdict {
+        crate::audit::Verdict::Ok { records } => {
+            println!("ok: {records} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::audit::Verdict::Broken { record, reason } => {
+            println!("broken: record {record} (line {record}) {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn check(manifest: &Path, locked: bool) -> ExitCode {
     match prepare(manifest) {
         Ok(prepared) => {
@@ -494,6 +541,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         secrets: Default::default(),
         prompts: Default::default(),
         clients: crate::clients::Clients::local_only(),
+        audit: Default::default(),
         warnings: Vec::new(),
     };
     let catalog =

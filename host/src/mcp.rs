@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use rmcp::model::ResourceContents;
 use rmcp::model::{
@@ -16,7 +17,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
-use crate::audit::{self, CallRecord, Outcome};
+use crate::audit::{self, AuditLog, Outcome, Record};
 use crate::authorize::{Authorizer, Caller, Refusal, Transport};
 use crate::call;
 use crate::catalog::{Catalog, Tool};
@@ -43,6 +44,7 @@ struct Shared {
     authorizer: Arc<Authorizer>,
     confirmations: Confirmations,
     in_flight: InFlight,
+    audit: Arc<AuditLog>,
 }
 
 /// Calls running now, so that a shutdown can wait for them.
@@ -71,7 +73,8 @@ impl Drop for Running<'_> {
 }
 
 impl Warden {
-    /// A server over `catalog`, running calls in `sandbox`; `stdio` is the `[stdio]` client.
+    /// A server over `catalog`, running calls in `sandbox`; `stdio` is the `[stdio]` client;
+    /// every call and refusal is written to `audit`.
     ///
     /// # Errors
     /// The system has no randomness for the confirmation key.
@@ -81,6 +84,7 @@ impl Warden {
         sandbox: Sandbox,
         settings: ServerSettings,
         stdio: &crate::clients::ClientPolicy,
+        audit: Arc<AuditLog>,
     ) -> Result<Self, getrandom::Error> {
         Ok(Warden {
             shared: Arc::new(Shared {
@@ -92,6 +96,7 @@ impl Warden {
                 authorizer: Arc::default(),
                 confirmations: Confirmations::new()?,
                 in_flight: InFlight::default(),
+                audit,
             }),
             transport: Transport::Stdio,
         })
@@ -115,6 +120,11 @@ impl Warden {
             }
             notified.await;
         }
+    }
+
+    /// The audit log, which the HTTP transport also writes its refusals to.
+    pub fn audit(&self) -> Arc<AuditLog> {
+        Arc::clone(&self.shared.audit)
     }
 
     /// The limit state, which the HTTP transport also consults before dispatch.
@@ -148,22 +158,25 @@ impl Warden {
     fn refused(
         &self,
         caller: &Caller,
+        correlation_id: &str,
         name: &str,
         tool: Option<&Tool>,
         outcome: Outcome,
         arguments: &Map<String, Value>,
     ) {
-        audit::record(&CallRecord {
-            client: &caller.identity,
-            transport: caller.transport.as_str(),
-            tool: name,
-            component: tool.map(|tool| (tool.component.as_str(), tool.digest)),
+        let audit = &self.shared.audit;
+        let mut record = Record::new(
+            correlation_id,
+            &caller.identity,
+            caller.transport.as_str(),
+            name,
             outcome,
-            argument_bytes: serde_json::to_vec(arguments).map_or(0, |b| b.len()),
-            duration: std::time::Duration::ZERO,
-            fuel_used: 0,
-            redactions: 0,
-        });
+        );
+        record.component = tool.map(|tool| (tool.component.as_str().to_string(), tool.digest));
+        let log_params = tool.map_or(&[][..], |tool| &tool.log_params[..]);
+        record.args = audit::summarize(arguments, log_params, audit.redactor());
+        // The call is refused either way; a failed write is logged by `record`.
+        audit.record(record);
     }
 
     async fn call_granted(
@@ -173,6 +186,7 @@ impl Warden {
         request: &CallToolRequestParams,
         arguments: Map<String, Value>,
         context: &RequestContext<RoleServer>,
+        correlation_id: &str,
     ) -> Result<CallToolResponse, McpError> {
         let shared = &*self.shared;
         // A confirmation round trip's second request was paid for by its first. Only a
@@ -192,6 +206,7 @@ impl Warden {
             if let Err(refusal) = rates {
                 self.refused(
                     caller,
+                    correlation_id,
                     &tool.name,
                     Some(tool),
                     Outcome::RateLimited,
@@ -222,6 +237,7 @@ impl Warden {
                 Ok(Verdict::Declined(how)) => {
                     self.refused(
                         caller,
+                        correlation_id,
                         &tool.name,
                         Some(tool),
                         Outcome::Declined,
@@ -236,6 +252,7 @@ impl Warden {
                 Ok(Verdict::Unavailable(message)) => {
                     self.refused(
                         caller,
+                        correlation_id,
                         &tool.name,
                         Some(tool),
                         Outcome::Unconfirmed,
@@ -246,6 +263,7 @@ impl Warden {
                 Err(error) => {
                     self.refused(
                         caller,
+                        correlation_id,
                         &tool.name,
                         Some(tool),
                         Outcome::Unconfirmed,
@@ -262,7 +280,14 @@ impl Warden {
         {
             Ok(admission) => admission,
             Err(refusal) => {
-                self.refused(caller, &tool.name, Some(tool), Outcome::Busy, &arguments);
+                self.refused(
+                    caller,
+                    correlation_id,
+                    &tool.name,
+                    Some(tool),
+                    Outcome::Busy,
+                    &arguments,
+                );
                 return Ok(refusal_result(&refusal).into());
             }
         };
@@ -272,7 +297,8 @@ impl Warden {
             &shared.sandbox,
             arguments,
             &shared.settings,
-            shared.sandbox.redactor(),
+            &shared.audit,
+            correlation_id,
         )
         .await;
         drop(admission);
@@ -403,30 +429,53 @@ impl ServerHandler for Warden {
     ) -> Result<CallToolResponse, McpError> {
         let _running = Running::start(&self.shared.in_flight);
         let caller = self.caller(&context);
-        let arguments = request.arguments.clone().unwrap_or_default();
-        let tool = self.shared.catalog.get(&request.name);
-        let granted = tool.filter(|tool| caller.may_use(tool));
-        let Some(tool) = granted else {
-            // A tool the caller may not use is, to it, a tool that does not exist.
-            let outcome = if tool.is_some() {
-                Outcome::NotGranted
-            } else {
-                Outcome::UnknownTool
+        let traceparent = request
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get_traceparent())
+            .or_else(|| context.meta.get_traceparent());
+        let correlation_id = audit::correlation_id(traceparent);
+        let span = tracing::info_span!(
+            "warden.tool.call",
+            correlation_id = %correlation_id,
+            client = &*caller.identity,
+        );
+        async {
+            let arguments = request.arguments.clone().unwrap_or_default();
+            let tool = self.shared.catalog.get(&request.name);
+            let granted = tool.filter(|tool| caller.may_use(tool));
+            let Some(tool) = granted else {
+                // A tool the caller may not use is, to it, a tool that does not exist.
+                let outcome = if tool.is_some() {
+                    Outcome::NotGranted
+                } else {
+                    Outcome::UnknownTool
+                };
+                self.refused(
+                    &caller,
+                    &correlation_id,
+                    &request.name,
+                    tool.map(|t| &**t),
+                    outcome,
+                    &arguments,
+                );
+                return Err(McpError::invalid_params(
+                    format!("Unknown tool: {}", request.name),
+                    None,
+                ));
             };
-            self.refused(
+            let tool = Arc::clone(tool);
+            self.call_granted(
                 &caller,
-                &request.name,
-                tool.map(|t| &**t),
-                outcome,
-                &arguments,
-            );
-            return Err(McpError::invalid_params(
-                format!("Unknown tool: {}", request.name),
-                None,
-            ));
-        };
-        let tool = Arc::clone(tool);
-        self.call_granted(&caller, &tool, &request, arguments, &context)
+                &tool,
+                &request,
+                arguments,
+                &context,
+                &correlation_id,
+            )
             .await
+        }
+        .instrument(span)
+        .await
     }
 }

@@ -45,6 +45,8 @@ pub struct Policy {
     pub prompts: BTreeMap<String, (Located<PathBuf>, Located<Sha256Digest>)>,
     /// Who may connect and what each may use.
     pub clients: crate::clients::Clients,
+    /// `[audit]`.
+    pub audit: crate::audit::AuditSettings,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
 }
@@ -230,6 +232,8 @@ pub struct ToolSettings {
     pub limits: crate::clients::ToolLimits,
     /// Whether a call asks the human first; `None`: the tool's `destructiveHint`.
     pub confirm: Option<bool>,
+    /// Parameters whose values (redacted) the audit log may show.
+    pub log_params: Vec<String>,
 }
 
 /// Operator overrides of a tool's annotations.
@@ -324,6 +328,7 @@ impl Policy {
             }
         };
 
+        let audit = audit_settings(&raw.audit, base, map, &mut errors);
         let defaults = match &raw.defaults.limits {
             Some(limits) => merge_limits(
                 Limits::default(),
@@ -481,6 +486,7 @@ impl Policy {
                         ),
                     },
                     confirm: tool.confirm,
+                    log_params: tool.log_params,
                 };
                 let at = map.locate(&tool_path);
                 tools.insert(
@@ -518,6 +524,7 @@ impl Policy {
                 secrets,
                 prompts,
                 clients,
+                audit,
                 warnings,
             })
         } else {
@@ -533,6 +540,64 @@ impl Policy {
         help: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic::new(&self.file, at, message, help)
+    }
+}
+
+/// Checks `[audit]`.
+fn audit_settings(
+    raw: &crate::manifest::RawAudit,
+    base: &Path,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> crate::audit::AuditSettings {
+    use crate::audit::{Fsync, OnError};
+    let path = match raw.path.as_deref() {
+        Some("") => {
+            errors.push(map.diagnostic(
+                &["audit", "path"],
+                "the audit log path is empty",
+                "name a file, e.g. path = \"audit.jsonl\" (relative to the manifest), or remove the key to log to stderr",
+            ));
+            None
+        }
+        other => other.map(|path| base.join(path)),
+    };
+    let fsync = match raw.fsync.as_deref() {
+        None | Some("interval") => Fsync::Interval,
+        Some("always") => Fsync::Always,
+        Some("never") => Fsync::Never,
+        Some(other) => {
+            errors.push(map.diagnostic(
+                &["audit", "fsync"],
+                format!("`{other}` is not an fsync mode"),
+                "use \"always\", \"interval\" (the default: at most every second) or \"never\"",
+            ));
+            Fsync::Interval
+        }
+    };
+    let on_error = match raw.on_error.as_deref() {
+        None | Some("refuse") => OnError::Refuse,
+        Some("continue") => OnError::Continue,
+        Some(other) => {
+            errors.push(map.diagnostic(
+                &["audit", "on_error"],
+                format!("`{other}` is not an audit error policy"),
+                "use \"refuse\" (the default: calls fail while records cannot be written) or \"continue\"",
+            ));
+            OnError::Refuse
+        }
+    };
+    if (raw.fsync.is_some() || raw.on_error.is_some()) && path.is_none() && raw.path.is_none() {
+        errors.push(map.diagnostic(
+            &["audit"],
+            "`fsync` and `on_error` apply to an audit file, but `[audit]` has no `path`",
+            "add path = \"audit.jsonl\", or remove them to log to stderr",
+        ));
+    }
+    crate::audit::AuditSettings {
+        path,
+        fsync,
+        on_error,
     }
 }
 

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `warden` binary, real compiled components, real MCP clients.
 
+mod audit;
 mod bad_input;
 mod calls;
 mod capabilities;

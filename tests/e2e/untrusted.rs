@@ -149,10 +149,10 @@ async fn secrets_never_reach_the_log_or_the_audit_record() {
     assert!(log.contains("[REDACTED:secret:db]"), "{log}");
     let audited = log
         .lines()
-        .find(|line| line.contains("warden::audit") && line.contains("tool=\"echo_echo\""))
+        .find(|line| line.contains("warden::audit") && line.contains("\"tool\":\"echo_echo\""))
         .unwrap_or_else(|| panic!("no audit record: {log}"));
     assert!(
-        audited.contains("redactions=2"),
+        audited.contains("\"redactions\":2"),
         "text and structured content, counted: {audited}"
     );
 }

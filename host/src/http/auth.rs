@@ -58,6 +58,7 @@ pub struct Gate {
     body_limit: usize,
     request_timeout: Duration,
     authorizer: Arc<Authorizer>,
+    audit: Arc<audit::AuditLog>,
     failures: DefaultKeyedRateLimiter<IpAddr>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
     sessions: Mutex<HashMap<String, (Arc<str>, Instant)>>,
@@ -81,6 +82,8 @@ pub struct GateConfig {
     pub request_timeout: Duration,
     /// The server's limit state.
     pub authorizer: Arc<Authorizer>,
+    /// Where refusals are recorded.
+    pub audit: Arc<audit::AuditLog>,
 }
 
 impl Gate {
@@ -98,6 +101,7 @@ impl Gate {
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
             authorizer: config.authorizer,
+            audit: config.audit,
             failures: RateLimiter::keyed(quota),
             blocked: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
@@ -325,7 +329,7 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
     let caller = match gate.authenticate(headers, &peer) {
         Ok(caller) => caller,
         Err(failure) => {
-            audit::auth_failure(ip, &failure.to_string());
+            audit::auth_failure(&gate.audit, ip, &failure.to_string());
             gate.failed(ip);
             return gate.challenge(&failure);
         }
@@ -381,17 +385,17 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
                 Refusal::RateLimited { retry_after, .. } => *retry_after,
                 Refusal::ToolBusy { .. } | Refusal::ClientBusy { .. } => Duration::from_secs(1),
             };
-            audit::record(&audit::CallRecord {
-                client: &caller.identity,
-                transport: caller.transport.as_str(),
-                tool: &tool_name(&bytes).unwrap_or_default(),
-                component: None,
-                outcome: audit::Outcome::RateLimited,
-                argument_bytes: bytes.len(),
-                duration: Duration::ZERO,
-                fuel_used: 0,
-                redactions: 0,
-            });
+            let mut record = audit::Record::new(
+                &audit::correlation_id(None),
+                &caller.identity,
+                caller.transport.as_str(),
+                &tool_name(&bytes).unwrap_or_default(),
+                audit::Outcome::RateLimited,
+            );
+            if let Some(arguments) = tool_arguments(&bytes) {
+                record.args = audit::summarize(&arguments, &[], gate.audit.redactor());
+            }
+            gate.audit.record(record);
             return too_many(Some(id), wait, &refusal.to_string());
         }
         Body::from(bytes)
@@ -426,6 +430,11 @@ fn tool_call_id(body: &[u8]) -> Option<Value> {
 fn tool_name(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     Some(value.get("params")?.get("name")?.as_str()?.to_string())
+}
+
+fn tool_arguments(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value.get("params")?.get("arguments")?.as_object().cloned()
 }
 
 fn too_many(id: Option<Value>, wait: Duration, message: &str) -> Response {

@@ -97,6 +97,7 @@ pub async fn serve(
         body_limit: options.body_limit,
         request_timeout,
         authorizer: warden.authorizer(),
+        audit: warden.audit(),
     }));
     let mut app =
         Router::new()

@@ -7,8 +7,8 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Located, Location, SourceMap, dotted};
 pub use raw::{
-    RawClient, RawComponent, RawDefaults, RawDir, RawHttp, RawHttpServer, RawLimits, RawManifest,
-    RawOAuth, RawPromptPin, RawSecret, RawServer, RawStdio, RawTool,
+    RawAudit, RawClient, RawComponent, RawDefaults, RawDir, RawHttp, RawHttpServer, RawLimits,
+    RawManifest, RawOAuth, RawPromptPin, RawSecret, RawServer, RawStdio, RawTool,
 };
 
 /// Reads and parses the manifest at `path`.
@@ -125,7 +125,8 @@ fn known_keys(path: &[String]) -> &'static str {
         .map(String::as_str)
         .collect();
     match parent.as_slice() {
-        [] => "server, defaults, components, secrets, prompts, clients, stdio, http, oauth",
+        [] => "server, defaults, components, secrets, prompts, clients, stdio, http, oauth, audit",
+        ["audit"] => "path, fsync, on_error",
         ["clients", _] => {
             "token_sha256, cert_subject, anonymous, tools, resources, prompts, rate, burst, max_concurrency"
         }
@@ -147,7 +148,7 @@ fn known_keys(path: &[String]) -> &'static str {
             "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools"
         }
         ["components", _, "tools", _] => {
-            "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm"
+            "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm, log_params"
         }
         _ => "",
     }

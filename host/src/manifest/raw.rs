@@ -37,6 +37,23 @@ pub struct RawManifest {
     pub http: RawHttpServer,
     /// `[oauth]`: accept JWT access tokens from an authorization server.
     pub oauth: Option<RawOAuth>,
+    /// `[audit]`: where the audit log goes and how it is written.
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+/// `[audit]`: the tamper-evident audit log.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAudit {
+    /// The JSON-lines file, relative to the manifest; records are appended and the chain
+    /// continues across restarts. Without it, records go to stderr. Example: `path = "audit.jsonl"`
+    pub path: Option<String>,
+    /// When records reach stable storage: `"always"`, `"interval"` (at most every second, the
+    /// default) or `"never"`. Example: `fsync = "always"`
+    pub fsync: Option<String>,
+    /// What a record that cannot be written does: `"refuse"` the call (the default) or
+    /// `"continue"` without it. Example: `on_error = "refuse"`
+    pub on_error: Option<String>,
 }
 
 /// `[clients.<name>]`: one client identity, its grants and its limits.
@@ -274,4 +291,8 @@ pub struct RawTool {
     /// Ask the human before each call (default: the tool's `destructiveHint`).
     /// Example: `confirm = true`
     pub confirm: Option<bool>,
+    /// Parameters whose values the audit log may show (after redaction); others are logged
+    /// as type and size only. Example: `log_params = ["path"]`
+    #[serde(default)]
+    pub log_params: Vec<String>,
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use secrecy::ExposeSecret;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::outbound;
+use crate::audit::Denial;
 use crate::grants::Destination;
 use crate::policy::{Grants, Secret};
 
@@ -31,6 +32,28 @@ pub struct EgressHooks {
     secrets: Arc<BTreeMap<String, Secret>>,
     /// The secret tokens handed out in this call: (token, secret name).
     pub tokens: Vec<(String, String)>,
+    /// The capabilities refused in this call, for its audit record.
+    pub denials: Denials,
+}
+
+/// The capabilities refused in one call, shared with its send tasks.
+pub type Denials = Arc<Mutex<Vec<Denial>>>;
+
+impl EgressHooks {
+    /// Notes a refused `capability` for the audit record.
+    pub fn deny(&self, capability: &'static str, target: String) {
+        note(&self.denials, capability, target);
+    }
+}
+
+fn note(denials: &Denials, capability: &'static str, target: String) {
+    let mut denials = denials
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A hostile guest may loop on refusals: keep a bounded list.
+    if denials.len() < 64 {
+        denials.push(Denial { capability, target });
+    }
 }
 
 impl EgressHooks {
@@ -45,6 +68,7 @@ impl EgressHooks {
             grants,
             secrets,
             tokens: Vec::new(),
+            denials: Denials::default(),
         }
     }
 }
@@ -55,6 +79,7 @@ struct Outgoing {
     grants: Arc<Grants>,
     secrets: Arc<BTreeMap<String, Secret>>,
     tokens: Vec<(String, String)>,
+    denials: Denials,
 }
 
 type Sent = Box<
@@ -82,6 +107,7 @@ impl WasiHttpHooks for EgressHooks {
             grants: Arc::clone(&self.grants),
             secrets: Arc::clone(&self.secrets),
             tokens: self.tokens.clone(),
+            denials: Arc::clone(&self.denials),
         };
         Box::new(async move {
             let method = request.method().clone();
@@ -95,6 +121,7 @@ impl WasiHttpHooks for EgressHooks {
                 }
                 Err((error, reason)) => {
                     tracing::warn!(target: "warden::denial", tool = &*outgoing.tool, %method, uri = %shown, "outgoing HTTP refused: {reason}");
+                    note(&outgoing.denials, "http", format!("{method} {shown}"));
                     Err(error)
                 }
             }

@@ -134,6 +134,10 @@ pub struct CallReport {
     pub fuel_used: u64,
     /// Wall-clock time, including waiting for a slot.
     pub duration: Duration,
+    /// The most linear memory and table space the instance held, if it ran.
+    pub peak_memory: Option<u64>,
+    /// Capabilities the sandbox refused during the call.
+    pub denials: Vec<crate::audit::Denial>,
 }
 
 /// What the sandbox needs to run one function of a component.
@@ -242,6 +246,8 @@ impl Sandbox {
                         }),
                         fuel_used: 0,
                         duration: started.elapsed(),
+                        peak_memory: None,
+                        denials: Vec::new(),
                     };
                 }
             };
@@ -272,6 +278,8 @@ impl Sandbox {
                     ))),
                     fuel_used: 0,
                     duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
                 };
             }
         }
@@ -298,6 +306,8 @@ impl Sandbox {
                 outcome: Err(Failure::Trap(format!("cannot set up the sandbox: {error}"))),
                 fuel_used: 0,
                 duration: started.elapsed(),
+                peak_memory: None,
+                denials: Vec::new(),
             };
         }
         let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
@@ -330,6 +340,8 @@ impl Sandbox {
                     ))),
                     fuel_used: 0,
                     duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
                 };
             }
         };
@@ -345,10 +357,19 @@ impl Sandbox {
             Ok(Ok(results)) => Ok(results),
             Ok(Err(error)) => Err(classify(&error, &state, limits)),
         };
+        let denials = std::mem::take(
+            &mut *state
+                .egress
+                .denials
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         CallReport {
             outcome,
             fuel_used,
             duration: started.elapsed(),
+            peak_memory: Some(state.limiter.peak as u64),
+            denials,
         }
     }
 }

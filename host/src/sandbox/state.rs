@@ -60,6 +60,7 @@ impl secrets::Host for CallState {
     fn get(&mut self, name: String) -> Result<Resource<SecretHandle>, String> {
         if !self.grants.secrets.contains(&name) {
             tracing::warn!(target: "warden::denial", tool = &*self.guest.tool, secret = %name, "secret not granted");
+            self.egress.deny("secret", name.clone());
             return Err(format!("secret `{name}` is not granted to this tool"));
         }
         let token = match self
@@ -188,6 +189,8 @@ pub fn truncate(mut text: String, max: usize) -> String {
 pub struct MemoryLimiter {
     limit: usize,
     used: usize,
+    /// The most `used` ever was: the call's peak memory.
+    pub peak: usize,
     /// Whether a grow was refused: a guest that then aborts ran out of memory.
     pub refused: bool,
 }
@@ -198,6 +201,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             used: 0,
+            peak: 0,
             refused: false,
         }
     }
@@ -209,6 +213,7 @@ impl MemoryLimiter {
             false
         } else {
             self.used = next;
+            self.peak = self.peak.max(next);
             true
         }
     }
@@ -309,6 +314,7 @@ mod tests {
         );
         assert!(limiter.refused);
         assert!(limiter.grow(40, 30), "shrinking a grow request frees room");
+        assert_eq!(limiter.peak, 100);
     }
 
     #[test]
