@@ -12,5 +12,6 @@ mod listing;
 mod manifests;
 mod network;
 mod prompts;
+mod signatures;
 mod support;
 mod untrusted;

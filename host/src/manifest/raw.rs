@@ -37,6 +37,20 @@ pub struct RawManifest {
     pub http: RawHttpServer,
     /// `[oauth]`: accept JWT access tokens from an authorization server.
     pub oauth: Option<RawOAuth>,
+    /// `[trust]`: the keys component signatures may be made with.
+    #[serde(default)]
+    pub trust: RawTrust,
+}
+
+/// `[trust]`: who may sign components.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTrust {
+    /// Minisign public keys, as minisign prints them (the second line of `minisign.pub`).
+    /// Example: `keys = ["RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3"]`
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Refuse every component without a `signature`. Example: `require_signatures = true`
+    pub require_signatures: Option<bool>,
 }
 
 /// `[clients.<name>]`: one client identity, its grants and its limits.
@@ -215,6 +229,9 @@ pub struct RawComponent {
     /// Hex sha256 of the component file; checked before compiling.
     /// Example: `sha256 = "3f1c..."`
     pub sha256: Option<String>,
+    /// Minisign signature of the component file, relative to the manifest file; it must
+    /// verify with one of `[trust] keys`. Example: `signature = "plugins/echo.wasm.minisig"`
+    pub signature: Option<String>,
     /// Overrides of `[defaults.limits]` for this component.
     pub limits: Option<RawLimits>,
     /// Directories the tool may use, each read-only or read-write.
