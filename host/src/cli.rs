@@ -86,13 +86,19 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_MANIFEST)]
         manifest: PathBuf,
     },
-    /// Show the tools, schemas, descriptions and imports a component would get, as JSON.
+    /// Show the tools, schemas, descriptions, imports, digest and signer a component would
+    /// get, as JSON.
     Inspect {
         /// The component file.
         component: PathBuf,
-        /// The component id to name its tools with (default: the file name).
+        /// The component id to name its tools with (default: its id in `--manifest`, else the
+        /// file name).
         #[arg(long)]
         id: Option<String>,
+        /// Verify the component's signature against this manifest's `[trust] keys` (the
+        /// signature is its entry's `signature`, else `COMPONENT.wasm.minisig` beside it).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
 }
 
@@ -176,7 +182,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => verify_audit(&file),
         Command::Check { manifest, locked } => Ok(check(&manifest, locked)),
         Command::Lock { manifest } => write_lock(&manifest),
-        Command::Inspect { component, id } => inspect(&component, id),
+        Command::Inspect {
+            component,
+            id,
+            manifest,
+        } => inspect(&component, id, manifest.as_deref()),
     }
 }
 
@@ -490,7 +500,57 @@ fn render(error: &PrepareError) -> String {
     }
 }
 
-fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
+/// What `inspect --manifest` takes from the manifest: the trusted keys, and the component's
+/// entry (its id and signature file) when it lists the component.
+struct InspectTrust {
+    keys: Vec<crate::signature::TrustedKey>,
+    id: Option<String>,
+    signature: Option<PathBuf>,
+}
+
+/// Reads `[trust]` and the entry whose `source` is `component` from `manifest`.
+fn inspect_trust(manifest: &Path, component: &Path) -> Result<InspectTrust, Diagnostics> {
+    let (raw, map) = crate::manifest::load(manifest)?;
+    let mut errors = Vec::new();
+    let trust = crate::policy::check_trust(&raw.trust, &map, &mut errors);
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors).sorted());
+    }
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    let wanted = std::fs::canonicalize(component).ok();
+    let entry = raw.components.iter().find(|(_, entry)| {
+        entry.source.as_ref().is_some_and(|source| {
+            wanted.is_some() && std::fs::canonicalize(base.join(source)).ok() == wanted
+        })
+    });
+    Ok(InspectTrust {
+        keys: trust.keys,
+        id: entry.map(|(id, _)| id.clone()),
+        signature: entry
+            .and_then(|(_, entry)| entry.signature.as_ref())
+            .map(|file| base.join(file)),
+    })
+}
+
+fn inspect(path: &Path, id: Option<String>, manifest: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let trust = match manifest.map(|manifest| inspect_trust(manifest, path)) {
+        None => None,
+        Some(Ok(trust)) => Some(trust),
+        Some(Err(diagnostics)) => {
+            eprint!("{diagnostics}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let beside = {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".minisig");
+        PathBuf::from(name)
+    };
+    let signature_file = trust
+        .as_ref()
+        .and_then(|trust| trust.signature.clone())
+        .or_else(|| beside.is_file().then_some(beside));
+    let id = id.or_else(|| trust.as_ref().and_then(|trust| trust.id.clone()));
     let id = id.unwrap_or_else(|| {
         path.file_stem()
             .map(|stem| {
@@ -506,7 +566,34 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .context("choose a component id with --id")?;
     let sandbox = Sandbox::new(1, Default::default())?;
-    let loaded = LoadedComponent::load(&sandbox, path, None)?;
+    let check = match (&trust, &signature_file) {
+        (Some(trust), Some(file)) => Some(crate::component::SignatureCheck {
+            file,
+            keys: &trust.keys,
+        }),
+        _ => None,
+    };
+    let loaded = LoadedComponent::load_checked(&sandbox, path, None, check)?;
+    let signature = match (&signature_file, &loaded.signed) {
+        (None, _) => serde_json::Value::Null,
+        (Some(file), Some(signed)) => json!({
+            "file": file.display().to_string(),
+            "verified": true,
+            "key_id": signed.key_id,
+            "key": signed.key,
+            "trusted_comment": signed.trusted_comment,
+        }),
+        (Some(file), None) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read signature {}", file.display()))?;
+            json!({
+                "file": file.display().to_string(),
+                "verified": false,
+                "key_id": crate::signature::signature_key_id(&text)?,
+                "note": "not verified: pass --manifest to check it against [trust] keys",
+            })
+        }
+    };
     let digest = loaded.digest;
     let imports = loaded.imports.clone();
     // Inspect as a one-component manifest with default limits and no per-tool settings.
@@ -524,6 +611,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
             at: at.clone(),
         },
         sha256: crate::manifest::Located { value: digest, at },
+        signature: None,
         limits: Limits::default(),
         grants: Default::default(),
         output_policy: Default::default(),
@@ -542,6 +630,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
         prompts: Default::default(),
         clients: crate::clients::Clients::local_only(),
         audit: Default::default(),
+        trust: Default::default(),
         warnings: Vec::new(),
     };
     let catalog =
@@ -571,6 +660,7 @@ fn inspect(path: &Path, id: Option<String>) -> anyhow::Result<ExitCode> {
     let report = json!({
         "file": path.display().to_string(),
         "sha256": digest.to_string(),
+        "signature": signature,
         "imports": imports,
         "tools": tools,
         "warnings": catalog.warnings,

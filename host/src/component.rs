@@ -1,4 +1,4 @@
-//! Loads a component: checks its pinned digest, compiles it, links it against what the host
+//! Loads a component: checks its pinned digest and signature, compiles it, links it against what the host
 //! offers (refusing any other import) and lists the functions it exports.
 
 use std::path::Path;
@@ -9,11 +9,14 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use crate::digest::Sha256Digest;
 use crate::docs::ComponentDocs;
 use crate::sandbox::{CallState, Sandbox};
+use crate::signature::{SignatureError, Signed, TrustedKey};
 
 /// A compiled, linked component ready to instantiate per call.
 pub struct LoadedComponent {
     /// The digest of its bytes.
     pub digest: Sha256Digest,
+    /// Who signed those bytes, when a signature was checked.
+    pub signed: Option<Signed>,
     /// Pre-instantiated against the host's linker.
     pub pre: InstancePre<CallState>,
     /// What it imports, by name.
@@ -73,6 +76,26 @@ pub enum LoadError {
         /// The file's digest.
         actual: Sha256Digest,
     },
+    /// Its signature cannot be read or does not verify.
+    #[error("signature {signature} of {path} is refused: {reason}")]
+    Signature {
+        /// The component file.
+        path: String,
+        /// The signature file.
+        signature: String,
+        /// Why.
+        reason: SignatureError,
+    },
+    /// Its signature file cannot be read.
+    #[error("cannot read signature {signature} of {path}: {source}")]
+    SignatureRead {
+        /// The component file.
+        path: String,
+        /// The signature file.
+        signature: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// It is not a valid component.
     #[error("{path} is not a valid WebAssembly component: {reason}")]
     Compile {
@@ -101,6 +124,15 @@ pub enum LoadError {
     },
 }
 
+/// A signature to check a component against: its `.minisig` file and the keys it may be made with.
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureCheck<'a> {
+    /// The `.minisig` file.
+    pub file: &'a Path,
+    /// The trusted keys.
+    pub keys: &'a [TrustedKey],
+}
+
 impl LoadedComponent {
     /// Reads `path`, checks it against `pinned` (when given) and prepares it for calls.
     ///
@@ -110,6 +142,20 @@ impl LoadedComponent {
         sandbox: &Sandbox,
         path: &Path,
         pinned: Option<Sha256Digest>,
+    ) -> Result<Self, LoadError> {
+        Self::load_checked(sandbox, path, pinned, None)
+    }
+
+    /// As [`LoadedComponent::load`], and verifies `signature` (when given) over the same bytes
+    /// that are hashed and compiled: the file is read once.
+    ///
+    /// # Errors
+    /// See [`LoadError`].
+    pub fn load_checked(
+        sandbox: &Sandbox,
+        path: &Path,
+        pinned: Option<Sha256Digest>,
+        signature: Option<SignatureCheck<'_>>,
     ) -> Result<Self, LoadError> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
@@ -127,6 +173,10 @@ impl LoadedComponent {
                 actual: digest,
             });
         }
+        let signed = match signature {
+            Some(check) => Some(verify_signature(&bytes, &shown, check)?),
+            None => None,
+        };
         let docs = ComponentDocs::read(&bytes).map_err(|reason| LoadError::Docs {
             path: shown.clone(),
             reason,
@@ -187,12 +237,32 @@ impl LoadedComponent {
         }
         Ok(LoadedComponent {
             digest,
+            signed,
             pre,
             imports,
             functions,
             docs,
         })
     }
+}
+
+/// Verifies the signature file of `check` over `bytes`, the component's contents.
+fn verify_signature(
+    bytes: &[u8],
+    shown: &str,
+    check: SignatureCheck<'_>,
+) -> Result<Signed, LoadError> {
+    let signature = check.file.display().to_string();
+    let text = std::fs::read_to_string(check.file).map_err(|source| LoadError::SignatureRead {
+        path: shown.to_string(),
+        signature: signature.clone(),
+        source,
+    })?;
+    crate::signature::verify(check.keys, bytes, &text).map_err(|reason| LoadError::Signature {
+        path: shown.to_string(),
+        signature,
+        reason,
+    })
 }
 
 /// Interfaces of the `wasi` and `warden` packages are protocols between host and guest,

@@ -27,6 +27,7 @@ pub mod prompts;
 pub mod redact;
 pub mod sandbox;
 pub mod schema;
+pub mod signature;
 pub mod stdio;
 pub mod units;
 pub mod values;
@@ -35,7 +36,7 @@ pub mod vet;
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::component::{LoadError, LoadedComponent};
+use crate::component::{LoadError, LoadedComponent, SignatureCheck};
 use crate::manifest::{Diagnostic, Diagnostics};
 use crate::policy::Policy;
 use crate::sandbox::Sandbox;
@@ -83,7 +84,11 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
     let mut notes = Vec::new();
     for component in &policy.components {
         let pinned = Some(component.sha256.value);
-        match LoadedComponent::load(&sandbox, &component.source.value, pinned) {
+        let signature = component.signature.as_ref().map(|file| SignatureCheck {
+            file: &file.value,
+            keys: &policy.trust.keys,
+        });
+        match LoadedComponent::load_checked(&sandbox, &component.source.value, pinned, signature) {
             Ok(done) => {
                 let id = &component.id;
                 if done
@@ -149,6 +154,24 @@ fn load_diagnostic(
             format!(
                 "the file changed since it was pinned: restore the pinned file, or, if you trust the new one, pin it with sha256 = \"{actual}\""
             ),
+        ),
+        LoadError::SignatureRead { .. } => (
+            component.signature.as_ref().map_or(&component.at, |s| &s.at),
+            "check the path: `signature` is relative to the manifest file; `minisign -Sm FILE` writes FILE.minisig".to_string(),
+        ),
+        LoadError::Signature { reason, .. } => (
+            component.signature.as_ref().map_or(&component.at, |s| &s.at),
+            match reason {
+                signature::SignatureError::UntrustedKey { key_id } => format!(
+                    "if you trust key {key_id}, add its public key (the second line of its minisign.pub) to [trust] keys; otherwise do not load `{id}`"
+                ),
+                signature::SignatureError::Mismatch { .. } => format!(
+                    "`{id}` is not the file that was signed: restore the signed file, or have its publisher sign the new one (`minisign -Sm FILE`)"
+                ),
+                signature::SignatureError::Malformed(_) => {
+                    "point `signature` at the .minisig file `minisign -Sm FILE` writes".to_string()
+                }
+            },
         ),
         LoadError::Compile { .. } | LoadError::Docs { .. } => (
             &component.source.at,

@@ -13,8 +13,9 @@ use crate::digest::Sha256Digest;
 use crate::grants::{Access, DirGrant, HostGrant};
 use crate::manifest::{
     Diagnostic, Diagnostics, Located, RawComponent, RawHttp, RawLimits, RawManifest, RawSecret,
-    SourceMap,
+    RawTrust, SourceMap,
 };
+use crate::signature::{Trust, TrustedKey};
 use crate::units::{ByteSize, format_duration, parse_duration};
 
 /// Default for `server.max_concurrent_calls`.
@@ -47,6 +48,8 @@ pub struct Policy {
     pub clients: crate::clients::Clients,
     /// `[audit]`.
     pub audit: crate::audit::AuditSettings,
+    /// `[trust]`: the keys component signatures may be made with.
+    pub trust: Trust,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
 }
@@ -207,6 +210,8 @@ pub struct ComponentPolicy {
     pub source: Located<PathBuf>,
     /// The pinned digest of the file.
     pub sha256: Located<Sha256Digest>,
+    /// Its minisign signature file, resolved against the manifest's folder.
+    pub signature: Option<Located<PathBuf>>,
     /// Its limits (defaults merged with its overrides).
     pub limits: Limits,
     /// What it may touch.
@@ -379,6 +384,7 @@ impl Policy {
             base,
         }
         .check(map, &mut errors);
+        let trust = check_trust(&raw.trust, map, &mut errors);
         let mut components = Vec::new();
         for (id, component) in raw.components {
             let path = ["components", id.as_str()];
@@ -437,6 +443,14 @@ impl Policy {
                 component.sha256.as_deref(),
                 &["components", id.as_str(), "sha256"],
                 "component",
+                map,
+                &mut errors,
+            );
+            let signature = component_signature(
+                &id,
+                component.signature.as_deref(),
+                &trust,
+                base,
                 map,
                 &mut errors,
             );
@@ -503,6 +517,7 @@ impl Policy {
                     id,
                     source,
                     sha256,
+                    signature,
                     limits,
                     grants: Arc::new(grants),
                     output_policy,
@@ -525,6 +540,7 @@ impl Policy {
                 prompts,
                 clients,
                 audit,
+                trust,
                 warnings,
             })
         } else {
@@ -598,6 +614,103 @@ fn audit_settings(
         path,
         fsync,
         on_error,
+    }
+}
+
+/// Checks `[trust]`: every key must parse (each bad one is an error at its line), and
+/// requiring signatures needs a key to verify them with.
+pub fn check_trust(raw: &RawTrust, map: &SourceMap, errors: &mut Vec<Diagnostic>) -> Trust {
+    let mut keys = Vec::new();
+    for (i, text) in raw.keys.iter().enumerate() {
+        match TrustedKey::parse(text) {
+            Ok(key) => keys.push(key),
+            Err(message) => errors.push(Diagnostic::new(
+                &map.file,
+                &locate_in_array(map, &["trust", "keys"], i, text),
+                message,
+                "write each key as minisign prints it: the second line of its minisign.pub, e.g. \"RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3\"",
+            )),
+        }
+    }
+    let require_signatures = raw.require_signatures.unwrap_or(false);
+    if require_signatures && raw.keys.is_empty() {
+        errors.push(map.diagnostic(
+            &["trust", "require_signatures"],
+            "signatures are required, but [trust] has no keys to verify them with",
+            "add the signers' public keys: keys = [\"RWQ...\"] (the second line of each minisign.pub)",
+        ));
+    }
+    Trust {
+        keys,
+        require_signatures,
+    }
+}
+
+/// The location of element `index` (whose text is `text`) of the array at `path`: its own line
+/// when it can be found after the key, else the key's.
+fn locate_in_array(
+    map: &SourceMap,
+    path: &[&str],
+    index: usize,
+    text: &str,
+) -> crate::manifest::Location {
+    let key: Vec<String> = path
+        .iter()
+        .map(|s| s.to_string())
+        .chain([index.to_string()])
+        .collect();
+    let at = map.locate(path);
+    let source = map.text_ref();
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(at.line - 1)
+        .map(str::len)
+        .sum();
+    match source[line_start..].find(text).filter(|_| !text.is_empty()) {
+        Some(offset) => map.locate_span(
+            line_start + offset..line_start + offset,
+            crate::manifest::dotted(&key),
+        ),
+        None => crate::manifest::Location {
+            key: crate::manifest::dotted(&key),
+            ..at
+        },
+    }
+}
+
+/// Checks `components.<id>.signature` against `[trust]` and resolves it against `base`.
+fn component_signature(
+    id: &ComponentId,
+    signature: Option<&str>,
+    trust: &Trust,
+    base: &Path,
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Located<PathBuf>> {
+    let key = ["components", id.as_str(), "signature"];
+    match signature {
+        Some(file) => {
+            if trust.keys.is_empty() {
+                errors.push(map.diagnostic(
+                    &key,
+                    "this component is signed, but [trust] has no keys to verify the signature with",
+                    "add the signer's public key: [trust] keys = [\"RWQ...\"] (the second line of its minisign.pub)",
+                ));
+            }
+            Some(Located {
+                value: base.join(file),
+                at: map.locate(&key),
+            })
+        }
+        None if trust.require_signatures => {
+            errors.push(map.diagnostic(
+                &["components", id.as_str()],
+                format!("component `{id}` has no `signature`, and [trust] require_signatures = true"),
+                format!("sign it (`minisign -Sm plugins/{id}.wasm`) and add signature = \"plugins/{id}.wasm.minisig\", relative to the manifest"),
+            ));
+            None
+        }
+        None => None,
     }
 }
 

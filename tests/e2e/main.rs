@@ -14,5 +14,6 @@ mod lock;
 mod manifests;
 mod network;
 mod prompts;
+mod signatures;
 mod support;
 mod untrusted;

@@ -8,7 +8,7 @@ use std::path::Path;
 pub use diagnostic::{Diagnostic, Diagnostics, Located, Location, SourceMap, dotted};
 pub use raw::{
     RawAudit, RawClient, RawComponent, RawDefaults, RawDir, RawHttp, RawHttpServer, RawLimits,
-    RawManifest, RawOAuth, RawPromptPin, RawSecret, RawServer, RawStdio, RawTool,
+    RawManifest, RawOAuth, RawPromptPin, RawSecret, RawServer, RawStdio, RawTool, RawTrust,
 };
 
 /// Reads and parses the manifest at `path`.
@@ -125,8 +125,11 @@ fn known_keys(path: &[String]) -> &'static str {
         .map(String::as_str)
         .collect();
     match parent.as_slice() {
-        [] => "server, defaults, components, secrets, prompts, clients, stdio, http, oauth, audit",
+        [] => {
+            "server, defaults, components, secrets, prompts, clients, stdio, http, oauth, audit, trust"
+        }
         ["audit"] => "path, fsync, on_error",
+        ["trust"] => "keys, require_signatures",
         ["clients", _] => {
             "token_sha256, cert_subject, anonymous, tools, resources, prompts, rate, burst, max_concurrency"
         }
@@ -145,7 +148,7 @@ fn known_keys(path: &[String]) -> &'static str {
         ["defaults"] => "limits",
         ["defaults", "limits"] | ["components", _, "limits"] => "fuel, memory, timeout",
         ["components", _] => {
-            "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools"
+            "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools, signature"
         }
         ["components", _, "tools", _] => {
             "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm, log_params"

@@ -40,6 +40,9 @@ pub struct RawManifest {
     /// `[audit]`: where the audit log goes and how it is written.
     #[serde(default)]
     pub audit: RawAudit,
+    /// `[trust]`: the keys component signatures may be made with.
+    #[serde(default)]
+    pub trust: RawTrust,
 }
 
 /// `[audit]`: the tamper-evident audit log.
@@ -54,6 +57,17 @@ pub struct RawAudit {
     /// What a record that cannot be written does: `"refuse"` the call (the default) or
     /// `"continue"` without it. Example: `on_error = "refuse"`
     pub on_error: Option<String>,
+}
+
+/// `[trust]`: who may sign components.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTrust {
+    /// Minisign public keys, as minisign prints them (the second line of `minisign.pub`).
+    /// Example: `keys = ["RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3"]`
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Refuse every component without a `signature`. Example: `require_signatures = true`
+    pub require_signatures: Option<bool>,
 }
 
 /// `[clients.<name>]`: one client identity, its grants and its limits.
@@ -232,6 +246,9 @@ pub struct RawComponent {
     /// Hex sha256 of the component file; checked before compiling.
     /// Example: `sha256 = "3f1c..."`
     pub sha256: Option<String>,
+    /// Minisign signature of the component file, relative to the manifest file; it must
+    /// verify with one of `[trust] keys`. Example: `signature = "plugins/echo.wasm.minisig"`
+    pub signature: Option<String>,
     /// Overrides of `[defaults.limits]` for this component.
     pub limits: Option<RawLimits>,
     /// Directories the tool may use, each read-only or read-write.
