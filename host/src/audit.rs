@@ -68,6 +68,10 @@ pub enum Outcome {
     AuthFailed,
     /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
     Failed(&'static str),
+    /// `serve --watch` took over a changed catalog the lock approves.
+    Reloaded,
+    /// `serve --watch` refused a changed catalog (a security event).
+    ReloadRejected,
 }
 
 impl fmt::Display for Outcome {
@@ -87,6 +91,8 @@ impl fmt::Display for Outcome {
             Outcome::Declined => "declined",
             Outcome::Unconfirmed => "unconfirmed",
             Outcome::AuthFailed => "auth_failed",
+            Outcome::Reloaded => "catalog_reloaded",
+            Outcome::ReloadRejected => "reload_rejected",
             Outcome::Failed(kind) => kind,
         };
         f.write_str(name)
@@ -273,7 +279,8 @@ pub struct AuditLog {
     on_error: OnError,
     /// Records written since the last fsync (`interval`).
     dirty: AtomicBool,
-    redactor: Arc<Redactor>,
+    /// Replaced when a reload brings new secrets (`serve --watch`).
+    redactor: std::sync::RwLock<Arc<Redactor>>,
 }
 
 impl AuditLog {
@@ -327,7 +334,7 @@ impl AuditLog {
             fsync: settings.fsync,
             on_error: settings.on_error,
             dirty: AtomicBool::new(false),
-            redactor,
+            redactor: std::sync::RwLock::new(redactor),
         });
         if settings.path.is_some() && settings.fsync == Fsync::Interval {
             let weak = Arc::downgrade(&log);
@@ -349,8 +356,21 @@ impl AuditLog {
     }
 
     /// The redactor records go through.
-    pub fn redactor(&self) -> &Arc<Redactor> {
-        &self.redactor
+    pub fn redactor(&self) -> Arc<Redactor> {
+        Arc::clone(
+            &self
+                .redactor
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Redacts records with `redactor` from now on (the secrets of a reloaded manifest).
+    pub fn set_redactor(&self, redactor: Arc<Redactor>) {
+        *self
+            .redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = redactor;
     }
 
     /// Writes `record`. Returns whether the call may proceed: `false` only when the record
@@ -368,7 +388,7 @@ impl AuditLog {
     /// Numbers, chains and writes one record.
     fn write(&self, mut record: Record) -> std::io::Result<()> {
         let mut report = Report::default();
-        let redactor = &self.redactor;
+        let redactor = &*self.redactor();
         for text in [
             &mut record.client,
             &mut record.tool,

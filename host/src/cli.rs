@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -57,6 +58,10 @@ pub enum Command {
         /// Refuse to start without a lock file (recommended in production).
         #[arg(long)]
         locked: bool,
+        /// Reload the catalog when the manifest, the lock or a file they name changes, if the
+        /// lock approves the new catalog (implies --locked).
+        #[arg(long)]
+        watch: bool,
     },
     /// Client tokens.
     Token {
@@ -173,7 +178,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             manifest,
             http,
             locked,
-        } => runtime.block_on(serve(&manifest, http, locked)),
+            watch,
+        } => runtime.block_on(serve(&manifest, http, locked, watch)),
         Command::Token {
             command: TokenCommand::New { client },
         } => new_token(&client),
@@ -190,7 +196,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<ExitCode> {
+async fn serve(
+    manifest: &Path,
+    http: HttpArgs,
+    locked: bool,
+    watch: bool,
+) -> anyhow::Result<ExitCode> {
     let prepared = match prepare(manifest) {
         Ok(prepared) => prepared,
         Err(error) => {
@@ -199,7 +210,8 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
         }
     };
     let now = Lock::compute(&prepared.policy, &prepared.catalog);
-    match lock::verify(manifest, &now, locked) {
+    // Watching reloads only what the lock approves: it needs one.
+    match lock::verify(manifest, &now, locked || watch) {
         Ok(Verified::Matches) => {}
         Ok(Verified::Missing(path)) => tracing::warn!("{}", missing_lock(manifest, &path)),
         Err(error) => {
@@ -243,15 +255,28 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
         "serving MCP on {}",
         if http.addrs.is_empty() { "stdio" } else { "HTTP" }
     );
+    let watcher = if watch {
+        Some(
+            crate::watch::Watch::new(manifest, &prepared.policy)
+                .context("cannot watch the manifest")?,
+        )
+    } else {
+        None
+    };
     let warden = Warden::new(
         prepared.catalog,
         prepared.prompts,
         prepared.sandbox,
         settings,
         &clients.stdio,
-        audit,
+        Arc::clone(&audit),
     )
     .context("cannot set up confirmations")?;
+    if let Some(watcher) = watcher {
+        warden.announce_list_changes();
+        tracing::info!(manifest = %manifest.display(), "watching the catalog's files: changes the lock approves are reloaded");
+        tokio::spawn(watcher.run(warden.clone(), audit));
+    }
     if http.addrs.is_empty() {
         serve_stdio(warden, body_limit).await
     } else {

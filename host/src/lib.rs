@@ -32,6 +32,7 @@ pub mod stdio;
 pub mod units;
 pub mod values;
 pub mod vet;
+pub mod watch;
 
 use std::path::Path;
 

@@ -1,19 +1,22 @@
 //! The MCP face of Warden: an rmcp `ServerHandler` over the fixed catalog (dual-era: rmcp
 //! serves MCP 2026-07-28 statelessly and 2025-11-25 with the initialize handshake).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Notify;
 use tracing::Instrument;
 
 use rmcp::model::ResourceContents;
+use rmcp::model::SubscriptionFilter;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{
+    NotificationContext, Peer, RequestContext, SubscriptionContext, SubscriptionSink,
+};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 
@@ -36,15 +39,80 @@ pub struct Warden {
 }
 
 struct Shared {
-    catalog: Catalog,
-    prompts: Prompts,
-    sandbox: Sandbox,
+    served: RwLock<Arc<Served>>,
     settings: ServerSettings,
     stdio: Caller,
     authorizer: Arc<Authorizer>,
     confirmations: Confirmations,
     in_flight: InFlight,
     audit: Arc<AuditLog>,
+    listeners: Listeners,
+}
+
+/// What the server offers now: the catalog, the prompts, and the sandbox their calls run in.
+/// A reload (`serve --watch`) replaces it whole; each request keeps the one it started with.
+pub struct Served {
+    /// The tools.
+    pub catalog: Catalog,
+    /// The prompts.
+    pub prompts: Prompts,
+    /// Where calls run.
+    pub sandbox: Sandbox,
+}
+
+/// What a reload changed, so that clients are told only about lists that changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// Some tool was added, removed, or changed what a client sees of it.
+    pub tools: bool,
+    /// Some prompt was added, removed or changed.
+    pub prompts: bool,
+}
+
+/// The clients to tell when the lists change: legacy sessions (told on their session) and
+/// 2026-07-28 `subscriptions/listen` streams. Only filled while list changes are announced.
+#[derive(Default)]
+struct Listeners {
+    /// Whether the lists can change at all (`serve --watch`), which the capabilities say.
+    announced: std::sync::atomic::AtomicBool,
+    sessions: Mutex<Vec<Peer<RoleServer>>>,
+    streams: Mutex<Vec<SubscriptionSink>>,
+}
+
+impl Listeners {
+    /// Tells every live session and stream what `changed`, forgetting the ones that are gone.
+    async fn tell(&self, changed: Changed) {
+        let sessions: Vec<_> = {
+            let mut sessions = lock(&self.sessions);
+            sessions.retain(|peer| !peer.is_transport_closed());
+            sessions.clone()
+        };
+        for peer in sessions {
+            // A session that closed since is forgotten at the next change.
+            if changed.tools {
+                let _ = peer.notify_tool_list_changed().await;
+            }
+            if changed.prompts {
+                let _ = peer.notify_prompt_list_changed().await;
+            }
+        }
+        let streams: Vec<_> = lock(&self.streams).clone();
+        for sink in streams {
+            if changed.tools {
+                let _ = sink.notify_tool_list_changed().await;
+            }
+            if changed.prompts {
+                let _ = sink.notify_prompt_list_changed().await;
+            }
+        }
+    }
+}
+
+/// Locks `mutex`; a panic elsewhere while holding it leaves a list that is still whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Calls running now, so that a shutdown can wait for them.
@@ -88,18 +156,64 @@ impl Warden {
     ) -> Result<Self, getrandom::Error> {
         Ok(Warden {
             shared: Arc::new(Shared {
-                catalog,
-                prompts,
-                sandbox,
+                served: RwLock::new(Arc::new(Served {
+                    catalog,
+                    prompts,
+                    sandbox,
+                })),
                 settings,
                 stdio: Caller::of(stdio, Transport::Stdio),
                 authorizer: Arc::default(),
                 confirmations: Confirmations::new()?,
                 in_flight: InFlight::default(),
                 audit,
+                listeners: Listeners::default(),
             }),
             transport: Transport::Stdio,
         })
+    }
+
+    /// What is served now.
+    pub fn served(&self) -> Arc<Served> {
+        Arc::clone(
+            &self
+                .shared
+                .served
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Announces `listChanged` for tools and prompts: the catalog may be reloaded.
+    pub fn announce_list_changes(&self) {
+        self.shared
+            .listeners
+            .announced
+            .store(true, Ordering::SeqCst);
+    }
+
+    /// Serves `next` from now on: requests already running finish with what they started
+    /// with. The audit log redacts with the new secrets too, and every client listening is
+    /// told which lists changed.
+    pub async fn reload(&self, next: Served) -> Changed {
+        let next = Arc::new(next);
+        let previous = {
+            let mut served = self
+                .shared
+                .served
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::replace(&mut *served, Arc::clone(&next))
+        };
+        self.shared
+            .audit
+            .set_redactor(Arc::clone(next.sandbox.redactor()));
+        let changed = Changed {
+            tools: tool_list(&previous.catalog) != tool_list(&next.catalog),
+            prompts: previous.prompts.list() != next.prompts.list(),
+        };
+        self.shared.listeners.tell(changed).await;
+        changed
     }
 
     /// The same server, for connections over `transport`.
@@ -165,6 +279,7 @@ impl Warden {
         arguments: &Map<String, Value>,
     ) {
         let audit = &self.shared.audit;
+        let served = self.served();
         let mut record = Record::new(
             correlation_id,
             &caller.identity,
@@ -174,7 +289,7 @@ impl Warden {
         );
         record.component = tool.map(|tool| (tool.component.as_str().to_string(), tool.digest));
         let log_params = tool.map_or(&[][..], |tool| &tool.log_params[..]);
-        record.args = audit::summarize(arguments, log_params, audit.redactor());
+        record.args = audit::summarize(arguments, log_params, served.sandbox.redactor());
         // The call is refused either way; a failed write is logged by `record`.
         audit.record(record);
     }
@@ -183,12 +298,13 @@ impl Warden {
         &self,
         caller: &Caller,
         tool: &Arc<Tool>,
-        request: &CallToolRequestParams,
-        arguments: Map<String, Value>,
+        mut request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
         correlation_id: &str,
+        served: &Served,
     ) -> Result<CallToolResponse, McpError> {
         let shared = &*self.shared;
+        let arguments = request.arguments.take().unwrap_or_default();
         // A confirmation round trip's second request was paid for by its first. Only a
         // confirmed tool's 2026-07-28 retry counts as one: its `requestState` is verified
         // before anything runs, so an echoed state is no way around the limits.
@@ -227,7 +343,7 @@ impl Warden {
                     &caller.identity,
                     &arguments,
                     echo,
-                    shared.sandbox.redactor(),
+                    served.sandbox.redactor(),
                     context,
                 )
                 .await;
@@ -294,7 +410,7 @@ impl Warden {
         let result = call::call(
             caller,
             tool,
-            &shared.sandbox,
+            &served.sandbox,
             arguments,
             &shared.settings,
             &shared.audit,
@@ -304,6 +420,11 @@ impl Warden {
         drop(admission);
         Ok(result.into())
     }
+}
+
+/// What a client sees of every tool, to tell whether a reload changed the tool list.
+fn tool_list(catalog: &Catalog) -> Vec<McpTool> {
+    catalog.tools().map(|tool| tool.to_mcp()).collect()
 }
 
 /// The `isError` result of a limit, with when to retry (also as `_meta`, in milliseconds).
@@ -326,7 +447,8 @@ fn refusal_result(refusal: &Refusal) -> CallToolResult {
 
 impl ServerHandler for Warden {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = if self.shared.prompts.is_empty() {
+        let changes = self.shared.listeners.announced.load(Ordering::SeqCst);
+        let mut capabilities = if self.served().prompts.is_empty() && !changes {
             ServerCapabilities::builder().enable_tools().build()
         } else {
             ServerCapabilities::builder()
@@ -334,9 +456,60 @@ impl ServerHandler for Warden {
                 .enable_prompts()
                 .build()
         };
+        if changes {
+            // Both lists can change when the catalog is reloaded (`serve --watch`).
+            for list_changed in [
+                capabilities
+                    .tools
+                    .as_mut()
+                    .map(|tools| &mut tools.list_changed),
+                capabilities
+                    .prompts
+                    .as_mut()
+                    .map(|prompts| &mut prompts.list_changed),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *list_changed = Some(true);
+            }
+        }
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("warden", env!("CARGO_PKG_VERSION"));
         info
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        // A legacy session: told on its own channel when the lists change.
+        if self.shared.listeners.announced.load(Ordering::SeqCst) {
+            lock(&self.shared.listeners.sessions).push(context.peer);
+        }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // Only list changes are offered, and only when the lists can change.
+        self.shared
+            .listeners
+            .announced
+            .load(Ordering::SeqCst)
+            .then(|| {
+                SubscriptionFilter::builder()
+                    .tools_list_changed()
+                    .prompts_list_changed()
+                    .build()
+            })
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let streams = &self.shared.listeners.streams;
+        let id = context.sink().id().clone();
+        lock(streams).push(context.sink().clone());
+        context.cancelled().await;
+        lock(streams).retain(|sink| *sink.id() != id);
+        Ok(())
     }
 
     async fn list_tools(
@@ -346,7 +519,7 @@ impl ServerHandler for Warden {
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&context);
         let tools: Vec<McpTool> = self
-            .shared
+            .served()
             .catalog
             .tools()
             .filter(|tool| caller.may_use(tool))
@@ -363,7 +536,7 @@ impl ServerHandler for Warden {
     ) -> Result<ListPromptsResult, McpError> {
         let caller = self.caller(&context);
         let prompts = self
-            .shared
+            .served()
             .prompts
             .list()
             .into_iter()
@@ -393,13 +566,13 @@ impl ServerHandler for Warden {
             ));
         }
         let arguments = request.arguments.unwrap_or_default();
-        let mut result = self
-            .shared
+        let served = self.served();
+        let mut result = served
             .prompts
             .get(&request.name, &arguments)
             .map_err(|message| McpError::invalid_params(message, None))?;
         // Prompt text leaves the server too: redact it like tool output (images are left whole).
-        let redactor = self.shared.sandbox.redactor();
+        let redactor = served.sandbox.redactor();
         let mut report = crate::redact::Report::default();
         for message in &mut result.messages {
             let text = match &mut message.content {
@@ -419,7 +592,7 @@ impl ServerHandler for Warden {
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        self.shared.catalog.get(name).map(|tool| tool.to_mcp())
+        self.served().catalog.get(name).map(|tool| tool.to_mcp())
     }
 
     async fn call_tool(
@@ -440,9 +613,9 @@ impl ServerHandler for Warden {
             correlation_id = %correlation_id,
             client = &*caller.identity,
         );
-        async {
-            let arguments = request.arguments.clone().unwrap_or_default();
-            let tool = self.shared.catalog.get(&request.name);
+        async move {
+            let served = self.served();
+            let tool = served.catalog.get(&request.name);
             let granted = tool.filter(|tool| caller.may_use(tool));
             let Some(tool) = granted else {
                 // A tool the caller may not use is, to it, a tool that does not exist.
@@ -457,7 +630,7 @@ impl ServerHandler for Warden {
                     &request.name,
                     tool.map(|t| &**t),
                     outcome,
-                    &arguments,
+                    request.arguments.as_ref().unwrap_or(&Map::new()),
                 );
                 return Err(McpError::invalid_params(
                     format!("Unknown tool: {}", request.name),
@@ -465,15 +638,8 @@ impl ServerHandler for Warden {
                 ));
             };
             let tool = Arc::clone(tool);
-            self.call_granted(
-                &caller,
-                &tool,
-                &request,
-                arguments,
-                &context,
-                &correlation_id,
-            )
-            .await
+            self.call_granted(&caller, &tool, request, &context, &correlation_id, &served)
+                .await
         }
         .instrument(span)
         .await

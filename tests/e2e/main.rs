@@ -17,3 +17,4 @@ mod prompts;
 mod signatures;
 mod support;
 mod untrusted;
+mod watch;

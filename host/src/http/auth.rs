@@ -393,7 +393,7 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
                 audit::Outcome::RateLimited,
             );
             if let Some(arguments) = tool_arguments(&bytes) {
-                record.args = audit::summarize(&arguments, &[], gate.audit.redactor());
+                record.args = audit::summarize(&arguments, &[], &gate.audit.redactor());
             }
             gate.audit.record(record);
             return too_many(Some(id), wait, &refusal.to_string());
