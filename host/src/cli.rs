@@ -590,7 +590,8 @@ fn inspect(path: &Path, id: Option<String>, manifest: Option<&Path>) -> anyhow::
     let id = ComponentId::parse(&id)
         .map_err(anyhow::Error::msg)
         .context("choose a component id with --id")?;
-    let sandbox = Sandbox::new(1, Default::default())?;
+    // Inspecting compiles but never runs: any memory size the pool allows by default.
+    let sandbox = Sandbox::new(1, 4 << 30, Default::default())?;
     let check = match (&trust, &signature_file) {
         (Some(trust), Some(file)) => Some(crate::component::SignatureCheck {
             file,

@@ -77,7 +77,13 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
     let (raw, map) = manifest::load(path)?;
     let policy = Policy::from_raw(raw, &map)?;
     let secrets = std::sync::Arc::new(policy.secrets.clone());
-    let sandbox = Sandbox::new(policy.server.max_concurrent_calls, secrets)
+    let largest_memory = policy
+        .components
+        .iter()
+        .map(|component| component.limits.memory.bytes())
+        .max()
+        .unwrap_or(0);
+    let sandbox = Sandbox::new(policy.server.max_concurrent_calls, largest_memory, secrets)
         .map_err(|e| PrepareError::Engine(format!("{e:#}")))?;
     let mut errors = Vec::new();
     let mut loaded = Vec::new();
