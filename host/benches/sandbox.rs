@@ -61,7 +61,7 @@ fn arguments(message: &str) -> Map<String, Value> {
 
 fn warden_echo_call(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let prepared = warden::prepare(&manifest(dir.path())).expect("the manifest loads");
+    let prepared = warden::prepare(&manifest(dir.path()), None).expect("the manifest loads");
     let audit = AuditLog::open(
         &prepared.policy.audit,
         Arc::clone(prepared.sandbox.redactor()),
@@ -173,7 +173,7 @@ fn raw_wasmtime_floor(c: &mut Criterion) {
 
 fn validate_convert_redact(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let prepared = warden::prepare(&manifest(dir.path())).expect("the manifest loads");
+    let prepared = warden::prepare(&manifest(dir.path()), None).expect("the manifest loads");
     let tool = prepared.catalog.get("echo_echo").expect("echo_echo");
     let redactor = prepared.sandbox.redactor();
     let message: String = "Warden runs every call in a fresh sandbox. "

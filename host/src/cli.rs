@@ -62,6 +62,9 @@ pub enum Command {
         /// lock approves the new catalog (implies --locked).
         #[arg(long)]
         watch: bool,
+        /// Where compiled components are kept.
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Client tokens.
     Token {
@@ -83,6 +86,9 @@ pub enum Command {
         /// Fail without a lock file, as `serve --locked` would.
         #[arg(long)]
         locked: bool,
+        /// Where compiled components are kept.
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Approve the catalog: write `<manifest>.lock` (e.g. `warden.lock`), which `serve` and
     /// `check` compare the loaded catalog with.
@@ -90,6 +96,9 @@ pub enum Command {
         /// The manifest.
         #[arg(long, default_value = DEFAULT_MANIFEST)]
         manifest: PathBuf,
+        /// Where compiled components are kept.
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Show the tools, schemas, descriptions, imports, digest and signer a component would
     /// get, as JSON.
@@ -126,6 +135,25 @@ pub enum AuditCommand {
         /// The audit file (JSON lines).
         file: PathBuf,
     },
+}
+
+/// The compiled-component cache option.
+#[derive(Debug, clap::Args)]
+pub struct CacheArgs {
+    /// Keep compiled components in this folder (created 0700), keyed by digest and engine, so
+    /// that a start does not compile them again [default: $XDG_CACHE_HOME/warden/components,
+    /// else ~/.cache/warden/components].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl CacheArgs {
+    /// The folder to use, if any.
+    fn dir(&self) -> Option<PathBuf> {
+        self.cache_dir
+            .clone()
+            .or_else(crate::cache::ArtifactCache::default_dir)
+    }
 }
 
 /// The HTTP transport's command-line options.
@@ -179,15 +207,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http,
             locked,
             watch,
-        } => runtime.block_on(serve(&manifest, http, locked, watch)),
+            cache,
+        } => runtime.block_on(serve(&manifest, http, locked, watch, cache.dir())),
         Command::Token {
             command: TokenCommand::New { client },
         } => new_token(&client),
         Command::Audit {
             command: AuditCommand::Verify { file },
         } => verify_audit(&file),
-        Command::Check { manifest, locked } => Ok(check(&manifest, locked)),
-        Command::Lock { manifest } => write_lock(&manifest),
+        Command::Check {
+            manifest,
+            locked,
+            cache,
+        } => Ok(check(&manifest, locked, cache.dir().as_deref())),
+        Command::Lock { manifest, cache } => write_lock(&manifest, cache.dir().as_deref()),
         Command::Inspect {
             component,
             id,
@@ -201,8 +234,9 @@ async fn serve(
     http: HttpArgs,
     locked: bool,
     watch: bool,
+    cache: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let prepared = match prepare(manifest) {
+    let prepared = match prepare(manifest, cache.as_deref()) {
         Ok(prepared) => prepared,
         Err(error) => {
             eprint!("{}", render(&error));
@@ -257,7 +291,7 @@ async fn serve(
     );
     let watcher = if watch {
         Some(
-            crate::watch::Watch::new(manifest, &prepared.policy)
+            crate::watch::Watch::new(manifest, &prepared.policy, cache)
                 .context("cannot watch the manifest")?,
         )
     } else {
@@ -443,8 +477,8 @@ fn verify_audit(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(manifest: &Path, locked: bool) -> ExitCode {
-    match prepare(manifest) {
+fn check(manifest: &Path, locked: bool, cache: Option<&Path>) -> ExitCode {
+    match prepare(manifest, cache) {
         Ok(prepared) => {
             let now = Lock::compute(&prepared.policy, &prepared.catalog);
             match lock::verify(manifest, &now, locked) {
@@ -487,8 +521,8 @@ fn missing_lock(manifest: &Path, path: &Path) -> String {
 }
 
 /// `warden lock`: loads the manifest as `serve` would and writes its lock.
-fn write_lock(manifest: &Path) -> anyhow::Result<ExitCode> {
-    let prepared = match prepare(manifest) {
+fn write_lock(manifest: &Path, cache: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let prepared = match prepare(manifest, cache) {
         Ok(prepared) => prepared,
         Err(error) => {
             print!("{}", render(&error));

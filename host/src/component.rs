@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::digest::Sha256Digest;
 use crate::docs::ComponentDocs;
@@ -181,12 +181,12 @@ impl LoadedComponent {
             path: shown.clone(),
             reason,
         })?;
-        let component = Component::from_binary(sandbox.engine(), &bytes).map_err(|error| {
-            LoadError::Compile {
+        let component = sandbox
+            .compile(&digest, &bytes)
+            .map_err(|error| LoadError::Compile {
                 path: shown.clone(),
                 reason: format!("{error:#}"),
-            }
-        })?;
+            })?;
         let engine = sandbox.engine();
         let component_type = component.component_type();
         let imports: Vec<String> = component_type

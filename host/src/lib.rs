@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod cache;
 pub mod call;
 pub mod catalog;
 pub mod cli;
@@ -69,11 +70,12 @@ pub enum PrepareError {
     Engine(String),
 }
 
-/// Reads the manifest at `path`, checks it, and loads and pins every component.
+/// Reads the manifest at `path`, checks it, and loads and pins every component (compiled in
+/// parallel, or taken from the compiled-component cache at `cache`).
 ///
 /// # Errors
 /// Every problem found, each naming the file, line and key.
-pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
+pub fn prepare(path: &Path, cache: Option<&Path>) -> Result<Prepared, PrepareError> {
     let (raw, map) = manifest::load(path)?;
     let policy = Policy::from_raw(raw, &map)?;
     let secrets = std::sync::Arc::new(policy.secrets.clone());
@@ -83,19 +85,48 @@ pub fn prepare(path: &Path) -> Result<Prepared, PrepareError> {
         .map(|component| component.limits.memory.bytes())
         .max()
         .unwrap_or(0);
-    let sandbox = Sandbox::new(policy.server.max_concurrent_calls, largest_memory, secrets)
+    let mut sandbox = Sandbox::new(policy.server.max_concurrent_calls, largest_memory, secrets)
         .map_err(|e| PrepareError::Engine(format!("{e:#}")))?;
     let mut errors = Vec::new();
     let mut loaded = Vec::new();
     let mut warnings = policy.warnings.clone();
     let mut notes = Vec::new();
-    for component in &policy.components {
-        let pinned = Some(component.sha256.value);
-        let signature = component.signature.as_ref().map(|file| SignatureCheck {
-            file: &file.value,
-            keys: &policy.trust.keys,
-        });
-        match LoadedComponent::load_checked(&sandbox, &component.source.value, pinned, signature) {
+    if let Some(dir) = cache
+        && let Err(error) = sandbox.use_cache(dir)
+    {
+        warnings.push(format!("{error}; components are compiled at every start"));
+    }
+    let results = std::thread::scope(|scope| {
+        let sandbox = &sandbox;
+        let running: Vec<_> = policy
+            .components
+            .iter()
+            .map(|component| {
+                let signature = component.signature.as_ref().map(|file| SignatureCheck {
+                    file: &file.value,
+                    keys: &policy.trust.keys,
+                });
+                scope.spawn(move || {
+                    LoadedComponent::load_checked(
+                        sandbox,
+                        &component.source.value,
+                        Some(component.sha256.value),
+                        signature,
+                    )
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Vec<_>>()
+    });
+    for (component, result) in policy.components.iter().zip(results) {
+        match result {
             Ok(done) => {
                 let id = &component.id;
                 if done

@@ -25,6 +25,8 @@ const RESTART_ONLY: [&str; 6] = ["server", "clients", "stdio", "http", "oauth", 
 /// The watcher of one served manifest.
 pub struct Watch {
     manifest: PathBuf,
+    /// The compiled-component cache.
+    cache: Option<PathBuf>,
     /// The restart-only sections as the server started with them.
     fixed: Vec<Option<toml::Value>>,
     files: Vec<PathBuf>,
@@ -59,12 +61,13 @@ impl Watch {
     ///
     /// # Errors
     /// The manifest cannot be read again.
-    pub fn new(manifest: &Path, policy: &Policy) -> Result<Self, Rejected> {
+    pub fn new(manifest: &Path, policy: &Policy, cache: Option<PathBuf>) -> Result<Self, Rejected> {
         let fixed = restart_only(manifest)?;
         let files = watched(manifest, policy);
         let seen = stamps(&files);
         Ok(Watch {
             manifest: manifest.to_path_buf(),
+            cache,
             fixed,
             files,
             seen,
@@ -98,7 +101,9 @@ impl Watch {
     async fn attempt(&mut self, warden: &Warden, audit: &AuditLog) {
         let manifest = self.manifest.clone();
         let fixed = self.fixed.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(&manifest, &fixed)).await;
+        let cache = self.cache.clone();
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(&manifest, cache.as_deref(), &fixed)).await;
         let prepared = match prepared {
             Ok(result) => result,
             Err(join) => {
@@ -154,12 +159,16 @@ impl Watch {
 }
 
 /// Loads the manifest again and checks it against what the running server can take.
-fn prepare(manifest: &Path, fixed: &[Option<toml::Value>]) -> Result<crate::Prepared, Rejected> {
+fn prepare(
+    manifest: &Path,
+    cache: Option<&Path>,
+    fixed: &[Option<toml::Value>],
+) -> Result<crate::Prepared, Rejected> {
     let now = restart_only(manifest)?;
     if let Some(index) = (0..RESTART_ONLY.len()).find(|&i| now[i] != fixed[i]) {
         return Err(Rejected::RestartOnly(RESTART_ONLY[index]));
     }
-    let prepared = crate::prepare(manifest)?;
+    let prepared = crate::prepare(manifest, cache)?;
     let lock = Lock::compute(&prepared.policy, &prepared.catalog);
     lock::verify(manifest, &lock, true)?;
     Ok(prepared)

@@ -61,3 +61,48 @@ fn inspect_shows_tools_schemas_and_imports() {
     assert_eq!(code, 1);
     assert!(stderr.contains("resource type"), "{stderr}");
 }
+
+/// `--cache-dir`: the first start compiles and stores each component (in a 0700 folder), the
+/// next loads it; an artifact that no longer matches its recorded sha256 is not used.
+#[test]
+fn compiled_components_are_cached_and_verified() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let manifest = crate::support::manifest(&[("echo", "echo")], "");
+    let cache = manifest.dir.path().join("cache");
+    let check = || {
+        let output = std::process::Command::new(crate::support::WARDEN)
+            .args(["check", "--manifest"])
+            .arg(&manifest.path)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .env("WARDEN_LOG", "warden=debug")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = check();
+    assert!(first.contains("source=Compiled"), "{first}");
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let second = check();
+    assert!(second.contains("source=Cached"), "{second}");
+
+    let artifact = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .expect("an artifact");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&artifact, bytes).unwrap();
+    let third = check();
+    assert!(
+        third.contains("does not match its recorded sha256: compiling it again"),
+        "{third}"
+    );
+    assert!(third.contains("source=Compiled"), "{third}");
+    assert!(check().contains("source=Cached"));
+}

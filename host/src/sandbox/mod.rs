@@ -52,6 +52,7 @@ pub struct Sandbox {
     secrets: Arc<BTreeMap<String, Secret>>,
     redactor: Arc<Redactor>,
     ticker: Arc<AtomicBool>,
+    cache: Option<crate::cache::ArtifactCache>,
 }
 
 /// Why a call did not return a value.
@@ -217,7 +218,37 @@ impl Sandbox {
             )),
             secrets,
             ticker,
+            cache: None,
         })
+    }
+
+    /// Keeps compiled components in (and loads them from) the cache folder `dir`.
+    ///
+    /// # Errors
+    /// The folder cannot be used; components are then compiled every time.
+    pub fn use_cache(&mut self, dir: &std::path::Path) -> Result<(), crate::cache::CacheError> {
+        self.cache = Some(crate::cache::ArtifactCache::open(dir, &self.engine)?);
+        Ok(())
+    }
+
+    /// The component `bytes`, whose digest is `digest`, compiled for this engine (from the
+    /// cache when one is in use and holds it).
+    ///
+    /// # Errors
+    /// The bytes do not compile.
+    pub fn compile(
+        &self,
+        digest: &crate::digest::Sha256Digest,
+        bytes: &[u8],
+    ) -> wasmtime::Result<wasmtime::component::Component> {
+        match &self.cache {
+            Some(cache) => {
+                let (component, source) = cache.load(&self.engine, digest, bytes)?;
+                tracing::debug!(%digest, ?source, "component ready");
+                Ok(component)
+            }
+            None => wasmtime::component::Component::from_binary(&self.engine, bytes),
+        }
     }
 
     /// The engine components are compiled with.
