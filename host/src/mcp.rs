@@ -440,6 +440,8 @@ impl ServerHandler for Warden {
             correlation_id = %correlation_id,
             client = &*caller.identity,
         );
+        #[cfg(feature = "otlp")]
+        crate::telemetry::join_trace(&span, traceparent, &correlation_id);
         async {
             let arguments = request.arguments.clone().unwrap_or_default();
             let tool = self.shared.catalog.get(&request.name);
