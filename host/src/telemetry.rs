@@ -140,11 +140,14 @@ impl Telemetry {
             )
             .build();
         let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+        // The level hint keeps callsites below `info` (cranelift's `log::trace!` among them)
+        // disabled where the stderr filter disables them, rather than filtered one by one.
         let spans = tracing_subscriber::filter::filter_fn(|metadata| {
             metadata.is_span()
                 && *metadata.level() <= tracing::Level::INFO
                 && metadata.target().split("::").next() == Some(env!("CARGO_CRATE_NAME"))
-        });
+        })
+        .with_max_level_hint(tracing::Level::INFO);
         let layer = tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_filter(spans);
