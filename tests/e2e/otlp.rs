@@ -1,9 +1,6 @@
 //! OpenTelemetry export (the `otlp` feature): the real binary sends each call's span over
 //! OTLP/HTTP to a collector started here, in the trace its audit record names.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -15,56 +12,39 @@ use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
+use crate::httpd::TestServer;
 use crate::support::{WARDEN, call, client_with, manifest, run};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
-/// A collector on 127.0.0.1: keeps the body of every `POST /v1/traces` and answers 200.
-struct Collector {
-    port: u16,
-    bodies: Arc<Mutex<Vec<Vec<u8>>>>,
-}
+/// A collector on 127.0.0.1: answers every request 200, keeping it.
+struct Collector(TestServer);
 
 impl Collector {
     fn start() -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&bodies);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let Some((target, content_type, body)) = read_post(&mut stream) else {
-                    continue;
-                };
-                let status = if target == "/v1/traces" && content_type == "application/x-protobuf" {
-                    kept.lock().unwrap().push(body);
-                    "200 OK"
-                } else {
-                    "404 Not Found"
-                };
-                let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-            }
-        });
-        Collector { port, bodies }
+        Collector(TestServer::start(|_| (200, Vec::new(), String::new())))
     }
 
     /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
     fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.0.origin()
     }
 
-    /// Every span received so far, with its resource's `service.name`.
+    /// Every span posted to `/v1/traces` so far, with its resource's `service.name`.
     fn spans(&self) -> Vec<(String, Span)> {
         let mut spans = Vec::new();
-        for body in self.bodies.lock().unwrap().iter() {
-            let request = ExportTraceServiceRequest::decode(&body[..]).expect("OTLP protobuf");
+        for request in self.0.requests() {
+            assert_eq!(
+                (request.method.as_str(), request.target.as_str()),
+                ("POST", "/v1/traces")
+            );
+            assert_eq!(
+                request.header("content-type"),
+                Some("application/x-protobuf")
+            );
+            let request =
+                ExportTraceServiceRequest::decode(&request.body[..]).expect("OTLP protobuf");
             for resource_spans in request.resource_spans {
                 let service = resource_spans
                     .resource
@@ -80,32 +60,6 @@ impl Collector {
         }
         spans
     }
-}
-
-/// The target, content type and body of one HTTP/1.1 request.
-fn read_post(stream: &mut std::net::TcpStream) -> Option<(String, String, Vec<u8>)> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let target = line.split_whitespace().nth(1)?.to_string();
-    let (mut length, mut content_type) = (0, String::new());
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':')?;
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().ok()?,
-            "content-type" => content_type = value.trim().to_string(),
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((target, content_type, body))
 }
 
 fn string_attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
