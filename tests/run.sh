@@ -2,11 +2,12 @@
 # Runs every test of Warden, in one go, on a fresh machine or a warm one:
 #   1. the example plugins rebuild byte-for-byte (their digests are pinned in warden.toml);
 #   2. cargo fmt and clippy are clean;
-#   3. cargo test --release --workspace: unit tests, SDK doctests, and the end-to-end tests
-#      that start the real `warden` binary and call the real components; then the plugins'
-#      own unit tests;
+#   3. cargo test --release --workspace --all-features: unit tests, SDK doctests, and the
+#      end-to-end tests that start the real `warden` binary and call the real components
+#      (OTLP export included); then the plugins' own unit tests;
 #   4. the official Python MCP SDK drives the same binary in both protocol eras.
-# The host is built once (release profile) and reused by every step after it.
+# The host is built once (release profile, all features: clippy and the tests ask for the same
+# feature set, so no dependency is built for two) and reused by every step after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -17,10 +18,10 @@ plugins/build.sh --check
 
 echo "== lint"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --release --locked -- -D warnings
+cargo clippy --workspace --all-targets --release --locked --all-features -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace --release --locked
+cargo test --workspace --release --locked --all-features
 # The example plugins' own unit tests (pure logic: globs, GitHub JSON, header filters),
 # run on the host target.
 cargo test --manifest-path plugins/Cargo.toml --locked --quiet

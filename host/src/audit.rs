@@ -1,4 +1,5 @@
-//! The audit log: one tamper-evident JSON line per tool call or refusal.
+//! The audit log: one tamper-evident JSON line per tool call or refusal (of a tool call, a
+//! request's credentials, or a `prompts/get`).
 //!
 //! Records never hold argument values or outputs, except the values of parameters the
 //! manifest lists in `log_params`, and those only after redaction. Each record carries `prev`,
@@ -43,6 +44,8 @@ pub enum Outcome {
     ToolError,
     /// No such tool (JSON-RPC error).
     UnknownTool,
+    /// No such prompt (JSON-RPC error).
+    UnknownPrompt,
     /// The arguments were too large, too deep or did not match the schema.
     InvalidArguments,
     /// The tool's output did not match its output schema.
@@ -51,7 +54,7 @@ pub enum Outcome {
     OutputTooLarge,
     /// The result held instruction-like text and the output policy is `block`.
     Blocked,
-    /// The caller's grants do not include the tool.
+    /// The caller's grants do not include the tool or prompt.
     NotGranted,
     /// The sandbox refused a capability the tool asked for (`http`, `secret`), and the call
     /// then failed.
@@ -80,6 +83,7 @@ impl fmt::Display for Outcome {
             Outcome::Ok => "ok",
             Outcome::ToolError => "tool_error",
             Outcome::UnknownTool => "unknown_tool",
+            Outcome::UnknownPrompt => "unknown_prompt",
             Outcome::InvalidArguments => "invalid_args",
             Outcome::InvalidOutput => "invalid_output",
             Outcome::OutputTooLarge => "output_too_large",
@@ -117,8 +121,10 @@ pub struct Record {
     pub client: String,
     /// How it connected.
     pub transport: &'static str,
-    /// The tool name as requested.
+    /// The tool name as requested (empty for a prompt or an authentication failure).
     pub tool: String,
+    /// The prompt name as requested, for a refused `prompts/get`.
+    pub prompt: Option<String>,
     /// The component's id and digest, when the tool exists.
     pub component: Option<(String, Sha256Digest)>,
     /// The argument summary from [`summarize`].
@@ -155,6 +161,7 @@ impl Record {
             client: client.to_string(),
             transport,
             tool: tool.to_string(),
+            prompt: None,
             component: None,
             args: Value::Array(Vec::new()),
             outcome,
@@ -178,6 +185,8 @@ struct Line<'a> {
     client: &'a str,
     transport: &'a str,
     tool: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     component: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -408,6 +417,10 @@ impl AuditLog {
             .reason
             .as_deref()
             .map(|r| redactor.redact_str(r, &mut report).into_owned());
+        let prompt = record
+            .prompt
+            .as_deref()
+            .map(|p| redactor.redact_str(p, &mut report).into_owned());
         let dropped = record.denials.len().saturating_sub(MAX_DENIALS);
         record.denials.truncate(MAX_DENIALS);
 
@@ -424,6 +437,7 @@ impl AuditLog {
             client: &record.client,
             transport: record.transport,
             tool: &record.tool,
+            prompt: prompt.as_deref(),
             component: record.component.as_ref().map(|(id, _)| id.as_str()),
             digest: record.component.as_ref().map(|(_, d)| d.to_string()),
             args: &record.args,
@@ -714,6 +728,23 @@ pub fn rfc3339(time: SystemTime) -> String {
         rem % 60,
         since.subsec_micros()
     )
+}
+
+/// A refused `prompts/get` of `prompt` by `client`: the arguments are summarized (keys, types
+/// and sizes; never values).
+pub fn prompt_refusal(
+    log: &AuditLog,
+    correlation_id: &str,
+    (client, transport): (&str, &'static str),
+    prompt: &str,
+    outcome: Outcome,
+    arguments: &Map<String, Value>,
+) {
+    let mut record = Record::new(correlation_id, client, transport, "", outcome);
+    record.prompt = Some(prompt.to_string());
+    record.args = summarize(arguments, &[], &log.redactor());
+    // The request is refused either way; a failed write is logged by `record`.
+    log.record(record);
 }
 
 /// A request refused before it reached MCP: bad or missing credentials.

@@ -65,6 +65,13 @@ pub enum Command {
         /// Where compiled components are kept.
         #[command(flatten)]
         cache: CacheArgs,
+        /// Export tracing spans over OTLP/HTTP to this collector (base URL, e.g.
+        /// `http://127.0.0.1:4318`; `/v1/traces` is appended). Default: the
+        /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` variable;
+        /// without any, nothing is exported.
+        #[cfg(feature = "otlp")]
+        #[arg(long, value_name = "URL")]
+        otlp_endpoint: Option<String>,
     },
     /// Client tokens.
     Token {
@@ -178,18 +185,60 @@ pub struct HttpArgs {
     pub insecure_plaintext: bool,
 }
 
-/// Starts logging to stderr; stdout carries only MCP.
-pub fn init_logging(cli: &Cli) {
+/// The log layer on stderr: `WARDEN_LOG` filters it, `--log-format` shapes it.
+fn stderr_layer<S>(cli: &Cli) -> impl tracing_subscriber::Layer<S> + 'static
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
     match cli.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => layer.boxed(),
+        LogFormat::Json => layer.json().boxed(),
     }
+    .with_filter(filter)
+}
+
+/// Starts logging to stderr; stdout carries only MCP.
+#[cfg(not(feature = "otlp"))]
+pub fn init_logging(cli: &Cli) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(stderr_layer(cli))
+        .init();
+}
+
+/// Starts logging to stderr (stdout carries only MCP) and, for `serve` with an OTLP endpoint
+/// configured, span export; shut the exporter it returns down on exit.
+///
+/// # Errors
+/// The endpoint is unusable or the exporter cannot be built.
+#[cfg(feature = "otlp")]
+pub fn init_logging(
+    cli: &Cli,
+) -> Result<Option<crate::telemetry::Telemetry>, crate::telemetry::TelemetryError> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let endpoint = match &cli.command {
+        Command::Serve { otlp_endpoint, .. } => {
+            crate::telemetry::endpoint(otlp_endpoint.as_deref(), |name| std::env::var(name).ok())?
+        }
+        _ => None,
+    };
+    let registry = tracing_subscriber::registry().with(stderr_layer(cli));
+    let Some(endpoint) = endpoint else {
+        registry.init();
+        return Ok(None);
+    };
+    let (telemetry, spans) = crate::telemetry::Telemetry::start(&endpoint)?;
+    registry.with(spans).init();
+    tracing::info!(endpoint = %endpoint.url, from = endpoint.from, "exporting spans over OTLP");
+    Ok(Some(telemetry))
 }
 
 /// Runs the command.
@@ -208,6 +257,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             locked,
             watch,
             cache,
+            ..
         } => runtime.block_on(serve(&manifest, http, locked, watch, cache.dir())),
         Command::Token {
             command: TokenCommand::New { client },

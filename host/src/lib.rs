@@ -30,6 +30,8 @@ pub mod sandbox;
 pub mod schema;
 pub mod signature;
 pub mod stdio;
+#[cfg(feature = "otlp")]
+pub mod telemetry;
 pub mod units;
 pub mod values;
 pub mod vet;

@@ -551,26 +551,40 @@ impl ServerHandler for Warden {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let caller = self.caller(&context);
-        if !caller.allowed.prompt(&request.name) {
-            tracing::warn!(
-                target: "warden::audit",
-                client = &*caller.identity,
-                transport = caller.transport.as_str(),
-                prompt = request.name.as_str(),
-                outcome = "not_granted",
-                "prompt"
-            );
-            return Err(McpError::invalid_params(
-                format!("unknown prompt `{}`", request.name),
-                None,
-            ));
-        }
-        let arguments = request.arguments.unwrap_or_default();
+        let arguments = request.arguments.clone().unwrap_or_default();
         let served = self.served();
-        let mut result = served
-            .prompts
-            .get(&request.name, &arguments)
-            .map_err(|message| McpError::invalid_params(message, None))?;
+        let prompts = &served.prompts;
+        // A prompt the caller may not use is, to it, a prompt that does not exist.
+        let refused = if !prompts.contains(&request.name) {
+            Some(Outcome::UnknownPrompt)
+        } else if !caller.allowed.prompt(&request.name) {
+            Some(Outcome::NotGranted)
+        } else {
+            None
+        };
+        let rendered = match refused {
+            Some(_) => Err(format!("Unknown prompt: {}", request.name)),
+            None => prompts.get(&request.name, &arguments),
+        };
+        let mut result = match rendered {
+            Ok(result) => result,
+            Err(message) => {
+                let traceparent = request
+                    .meta
+                    .as_ref()
+                    .and_then(|meta| meta.get_traceparent())
+                    .or_else(|| context.meta.get_traceparent());
+                audit::prompt_refusal(
+                    &self.shared.audit,
+                    &audit::correlation_id(traceparent),
+                    (&caller.identity, caller.transport.as_str()),
+                    &request.name,
+                    refused.unwrap_or(Outcome::InvalidArguments),
+                    &arguments,
+                );
+                return Err(McpError::invalid_params(message, None));
+            }
+        };
         // Prompt text leaves the server too: redact it like tool output (images are left whole).
         let redactor = served.sandbox.redactor();
         let mut report = crate::redact::Report::default();
@@ -613,6 +627,8 @@ impl ServerHandler for Warden {
             correlation_id = %correlation_id,
             client = &*caller.identity,
         );
+        #[cfg(feature = "otlp")]
+        crate::telemetry::join_trace(&span, traceparent, &correlation_id);
         async move {
             let served = self.served();
             let tool = served.catalog.get(&request.name);

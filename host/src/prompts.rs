@@ -126,6 +126,11 @@ impl Prompts {
         self.0.is_empty()
     }
 
+    /// Whether a prompt named `name` is served.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// Every prompt as listed, in name order.
     pub fn list(&self) -> Vec<Prompt> {
         self.0.values().map(|p| p.listed.clone()).collect()

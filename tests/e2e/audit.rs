@@ -324,3 +324,223 @@ fn audit_settings_are_checked() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn busy_and_out_of_memory_calls_leave_records() {
+    let manifest = crate::support::manifest(
+        &[("hog", "hog")],
+        r#"[components.hog.limits]
+memory = "16 MiB"
+
+[components.hog.tools.nap]
+max_concurrency = 1
+
+[audit]
+path = "audit.jsonl"
+"#,
+    );
+    let path = manifest.dir.path().join("audit.jsonl");
+    let client = client(&manifest).await;
+    // Two naps at once and one slot for them: the one admitted second is refused at once,
+    // while the first still sleeps.
+    let (first, second) = tokio::join!(
+        call(&client, "hog_nap", json!({"milliseconds": 3_000})),
+        call(&client, "hog_nap", json!({"milliseconds": 3_000})),
+    );
+    let (ran, refused) = if first.is_error == Some(true) {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    assert_eq!(ran.is_error, Some(false), "{ran:?}");
+    assert_error(&refused, "max_concurrency");
+    assert_error(
+        &call(&client, "hog_grow", json!({"mebibytes": 64})).await,
+        "out of memory",
+    );
+    client.cancel().await.unwrap();
+
+    let records = records(&path);
+    let outcomes: Vec<&str> = records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    // The refusal is written when it happens, the nap's record when the nap ends.
+    assert_eq!(outcomes, ["busy", "ok", "out_of_memory"]);
+    let busy = &records[0];
+    assert_eq!(busy["tool"], "hog_nap");
+    assert_eq!(busy["component"], "hog");
+    assert_eq!(
+        busy["digest"],
+        crate::support::sha256(&crate::support::plugin("hog"))
+    );
+    assert_eq!(
+        busy["args"],
+        json!([{"key": "milliseconds", "type": "number", "bytes": 4}])
+    );
+    assert!(busy.get("peak_memory").is_none(), "it did not run: {busy}");
+    assert_eq!(busy["fuel_used"], 0);
+    let oom = &records[2];
+    assert_eq!(oom["tool"], "hog_grow");
+    let peak = oom["peak_memory"].as_u64().unwrap();
+    assert!(peak > 0 && peak <= 16 << 20, "{oom}");
+    assert!(oom["fuel_used"].as_u64().unwrap() > 0, "{oom}");
+    let (code, output) = verify(&path);
+    assert_eq!((code, output.trim()), (0, "ok: 3 records"));
+}
+
+#[tokio::test]
+async fn calls_over_http_are_recorded_with_the_client_that_made_them() {
+    use crate::http::{Http, free_port, sha256_hex, start};
+    let token = "audit-over-http-token";
+    let manifest = crate::support::manifest(
+        &[("echo", "echo"), ("text", "text")],
+        &format!(
+            "[clients.ops]\ntoken_sha256 = \"{}\"\ntools = [\"echo_*\"]\n\n[audit]\npath = \"audit.jsonl\"\n",
+            sha256_hex(token)
+        ),
+    );
+    let path = manifest.dir.path().join("audit.jsonl");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _server = start(&manifest, addr, &[]).await;
+    let http = Http { addr, tls: None };
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    let reply = http.open_session(&auth).await.unwrap();
+    assert_eq!(reply.status, 200);
+    let session = reply.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut headers = auth.to_vec();
+    headers.push(("mcp-session-id", &session));
+    headers.push(("mcp-protocol-version", "2025-11-25"));
+    let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
+    let reply = http
+        .post(
+            &headers,
+            &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                "name": "echo_echo", "arguments": {"message": "hi"},
+                "_meta": {"traceparent": traceparent}}}),
+        )
+        .await
+        .unwrap();
+    let message = reply.message.unwrap();
+    assert_eq!(message["result"]["isError"], false, "{message}");
+    let reply = http
+        .post(
+            &headers,
+            &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+                "name": "text_count", "arguments": {"text": "x"}}}),
+        )
+        .await
+        .unwrap();
+    let message = reply.message.unwrap();
+    assert_eq!(message["error"]["code"], -32602, "{message}");
+    let reply = http
+        .open_session(&[("authorization", "Bearer not-the-token")])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401);
+
+    let records = records(&path);
+    let seen: Vec<(&str, &str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["client"].as_str().unwrap(),
+                r["transport"].as_str().unwrap(),
+                r["tool"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ok", "ops", "http", "echo_echo"),
+            ("not_granted", "ops", "http", "text_count"),
+            ("auth_failed", "", "http", ""),
+        ]
+    );
+    assert_eq!(records[0]["correlation_id"], TRACE_ID);
+    assert_eq!(records[2]["source"], "127.0.0.1");
+    assert!(records[2]["reason"].is_string(), "{}", records[2]);
+    let (code, output) = verify(&path);
+    assert_eq!((code, output.trim()), (0, "ok: 3 records"));
+}
+
+#[tokio::test]
+async fn refused_prompts_leave_records_in_the_chain() {
+    let review = crate::support::root().join("examples/prompts/review.toml");
+    let manifest = crate::support::manifest_text("");
+    let other = manifest.dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        "description = \"Another prompt.\"\n[[messages]]\nrole = \"user\"\ntext = \"Hello.\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &manifest.path,
+        format!(
+            "[prompts.review]\nfile = {:?}\nsha256 = \"{}\"\n\n[prompts.other]\nfile = \"other.toml\"\nsha256 = \"{}\"\n\n[stdio]\nprompts = [\"review\"]\n\n[secrets.db]\nfrom_file = \"db.txt\"\nhosts = [\"https://db.example.org\"]\n\n[audit]\npath = \"audit.jsonl\"\n",
+            review.display().to_string(),
+            crate::support::sha256(&review),
+            crate::support::sha256(&other),
+        ),
+    )
+    .unwrap();
+    std::fs::write(manifest.dir.path().join("db.txt"), format!("{PLAINTEXT}\n")).unwrap();
+    let path = manifest.dir.path().join("audit.jsonl");
+    let client = client(&manifest).await;
+    let get = |name: &str, arguments: Value| {
+        let mut request = rmcp::model::GetPromptRequestParams::new(name);
+        let Value::Object(arguments) = arguments else {
+            unreachable!()
+        };
+        request.arguments = Some(arguments);
+        client.get_prompt(request)
+    };
+    // An ungranted prompt and an unknown one look alike to the client.
+    for (name, arguments) in [("other", json!({})), ("nope", json!({PLAINTEXT: "x"}))] {
+        match get(name, arguments).await.unwrap_err() {
+            rmcp::service::ServiceError::McpError(error) => {
+                assert_eq!(error.code.0, -32602);
+                assert_eq!(error.message, format!("Unknown prompt: {name}"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    get("review", json!({})).await.unwrap_err();
+    get("review", json!({"change": "a diff"})).await.unwrap();
+    client.cancel().await.unwrap();
+
+    let records = records(&path);
+    let seen: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["prompt"].as_str().unwrap(),
+                r["client"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("not_granted", "other", "stdio"),
+            ("unknown_prompt", "nope", "stdio"),
+            ("invalid_args", "review", "stdio"),
+        ],
+        "a prompt that was served leaves no record"
+    );
+    assert_eq!(records[1]["args"][0]["key"], "[REDACTED:secret:db]");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["transport"] == "stdio" && r["tool"] == "")
+    );
+    let (code, output) = verify(&path);
+    assert_eq!((code, output.trim()), (0, "ok: 3 records"));
+}

@@ -15,11 +15,16 @@ pub struct Recorded {
     pub target: String,
     /// Header names (lowercased) and values.
     pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: String,
+    /// The body, as sent.
+    pub body: Vec<u8>,
 }
 
 impl Recorded {
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -107,6 +112,6 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Recorded> {
         method,
         target,
         headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body,
     })
 }

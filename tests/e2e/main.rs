@@ -13,6 +13,8 @@ mod listing;
 mod lock;
 mod manifests;
 mod network;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod prompts;
 mod signatures;
 mod support;

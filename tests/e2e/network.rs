@@ -338,7 +338,7 @@ hosts = ["{api}"]
         );
         assert_eq!(request.header("user-agent"), Some("warden-test"));
     }
-    assert!(requests[2].body.contains("On it."));
+    assert!(requests[2].text().contains("On it."));
 
     let tools = client.list_all_tools().await.unwrap();
     let hints = |name: &str| {
