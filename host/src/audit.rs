@@ -68,6 +68,11 @@ pub enum Outcome {
     AuthFailed,
     /// The sandbox stopped the call: a failure kind from [`crate::sandbox::Failure::kind`].
     Failed(&'static str),
+    /// The client cancelled the request (or closed its response stream) while the tool ran;
+    /// the guest was stopped.
+    Cancelled,
+    /// The client did not declare a capability the tool `requires`; the tool did not run.
+    MissingCapability,
 }
 
 impl fmt::Display for Outcome {
@@ -88,6 +93,8 @@ impl fmt::Display for Outcome {
             Outcome::Unconfirmed => "unconfirmed",
             Outcome::AuthFailed => "auth_failed",
             Outcome::Failed(kind) => kind,
+            Outcome::Cancelled => "cancelled",
+            Outcome::MissingCapability => "missing_capability",
         };
         f.write_str(name)
     }
