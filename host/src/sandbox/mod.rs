@@ -284,23 +284,34 @@ impl Sandbox {
             };
         }
         let limits = target.limits;
-        let slot =
-            match tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned())
-                .await
-            {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    return CallReport {
-                        outcome: Err(Failure::Busy {
-                            slots: self.max_concurrent_calls,
-                        }),
-                        fuel_used: 0,
-                        duration: started.elapsed(),
-                        peak_memory: None,
-                        denials: Vec::new(),
-                    };
-                }
-            };
+        // A call cancelled while it waits for a slot gives up its place at once.
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned()) => Some(waited),
+            () = cancel.cancelled() => None,
+        };
+        let slot = match waited {
+            None => {
+                return CallReport {
+                    outcome: Err(Failure::Cancelled),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
+                };
+            }
+            Some(Ok(Ok(slot))) => slot,
+            _ => {
+                return CallReport {
+                    outcome: Err(Failure::Busy {
+                        slots: self.max_concurrent_calls,
+                    }),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
+                };
+            }
+        };
 
         let stdout = CapturedOutput::new(CAPTURED_OUTPUT);
         let stderr = CapturedOutput::new(CAPTURED_OUTPUT);
