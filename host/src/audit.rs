@@ -75,6 +75,11 @@ pub enum Outcome {
     Reloaded,
     /// `serve --watch` refused a changed catalog (a security event).
     ReloadRejected,
+    /// The client cancelled the request (or closed its response stream) while the tool ran;
+    /// the guest was stopped.
+    Cancelled,
+    /// The client did not declare a capability the tool `requires`; the tool did not run.
+    MissingCapability,
 }
 
 impl fmt::Display for Outcome {
@@ -98,6 +103,8 @@ impl fmt::Display for Outcome {
             Outcome::Reloaded => "catalog_reloaded",
             Outcome::ReloadRejected => "reload_rejected",
             Outcome::Failed(kind) => kind,
+            Outcome::Cancelled => "cancelled",
+            Outcome::MissingCapability => "missing_capability",
         };
         f.write_str(name)
     }

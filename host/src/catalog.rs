@@ -51,6 +51,8 @@ pub struct Tool {
     pub shadows_ok: Vec<String>,
     /// Per-client limits of this tool.
     pub client_limits: crate::clients::ToolLimits,
+    /// Client capabilities a caller must have declared (`requires`).
+    pub requires: Vec<crate::requires::Capability>,
     /// Whether each call asks the human first (`confirm`, default `destructiveHint`).
     pub confirm: bool,
     /// Parameters whose values (redacted) the audit log may show.
@@ -110,6 +112,12 @@ pub enum Output {
     Fallible {
         /// The shape of the `ok` value, if it has one.
         ok: Option<bool>,
+    },
+    /// `content` or `list<content>` (see [`crate::content`]), or a `result` with one of
+    /// them as its `ok` type (`fallible`): MCP content blocks, no `structuredContent`.
+    Content {
+        /// Whether it is a `result` whose `err` is `isError`.
+        fallible: bool,
     },
 }
 
@@ -309,6 +317,7 @@ fn find_settings<'a>(
         },
         confirm: None,
         log_params: Vec::new(),
+        requires: Vec::new(),
     };
     let qualified_key = function
         .interface_short()
@@ -363,6 +372,19 @@ fn tool(
 
     let (output, output_schema) = match &function.result {
         None => (Output::Nothing, None),
+        Some(ty) if crate::content::is_content_result(ty) => {
+            (Output::Content { fallible: false }, None)
+        }
+        Some(Type::Result(result))
+            if result
+                .ok()
+                .is_some_and(|ok| crate::content::is_content_result(&ok)) =>
+        {
+            if let Some(err) = result.err() {
+                schema::of(&err)?;
+            }
+            (Output::Content { fallible: true }, None)
+        }
         Some(Type::Result(result)) => match result.ok() {
             None => {
                 // The error type must still have a JSON form.
@@ -433,6 +455,7 @@ fn tool(
         description,
         shadows_ok: settings.shadows_ok.clone(),
         client_limits: settings.limits,
+        requires: settings.requires.clone(),
         confirm: settings.confirm.unwrap_or(hints.destructive),
         log_params: settings.log_params.clone(),
         output_policy: component.output_policy,

@@ -100,8 +100,8 @@ impl fmt::Display for LockedHttp {
 pub struct LockedTool {
     /// The component it belongs to.
     pub component: String,
-    /// The sha256 of the canonical JSON of its name, description, schemas, annotations and
-    /// `confirm`.
+    /// The sha256 of the canonical JSON of its name, description, schemas, annotations,
+    /// `confirm` and (when set) `requires`.
     pub sha256: String,
     /// The description shown to clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +116,9 @@ pub struct LockedTool {
     pub annotations: Vec<String>,
     /// Whether each call asks the human first.
     pub confirm: bool,
+    /// The client capabilities a caller must have declared (`requires`), when any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 /// A prompt: its file's digest.
@@ -457,6 +460,16 @@ fn locked_tool(tool: &Tool) -> LockedTool {
         },
         "confirm": tool.confirm,
     });
+    let requires: Vec<String> = tool
+        .requires
+        .iter()
+        .map(|capability| capability.as_str().to_string())
+        .collect();
+    let mut seen = seen;
+    // Only when set, so that the hash of a tool without `requires` is what it always was.
+    if !requires.is_empty() {
+        seen["requires"] = json!(requires);
+    }
     LockedTool {
         component: tool.component.as_str().to_string(),
         sha256: hash(&seen),
@@ -465,6 +478,7 @@ fn locked_tool(tool: &Tool) -> LockedTool {
         output_schema: output.as_ref().map(hash),
         annotations: annotations(tool.hints),
         confirm: tool.confirm,
+        requires,
     }
 }
 
@@ -615,6 +629,13 @@ fn tool_changes(subject: &str, old: &LockedTool, new: &LockedTool, changes: &mut
     if old.confirm != new.confirm {
         push(format!("confirm: {} → {}", old.confirm, new.confirm));
     }
+    if old.requires != new.requires {
+        push(format!(
+            "requires: [{}] → [{}]",
+            old.requires.join(", "),
+            new.requires.join(", ")
+        ));
+    }
     if changes.len() == before && old.sha256 != new.sha256 {
         changes.push(Change {
             subject: subject.to_string(),
@@ -661,6 +682,7 @@ mod tests {
             output_schema: Some("2".repeat(64)),
             annotations: vec!["readOnlyHint".into()],
             confirm: false,
+            requires: Vec::new(),
         }
     }
 

@@ -36,6 +36,9 @@ use crate::sandbox::Sandbox;
 pub struct Warden {
     shared: Arc<Shared>,
     transport: Transport,
+    /// The log level a 2025-11-25 client set with `logging/setLevel`: one per connection
+    /// (stdio) or session (HTTP); see [`Warden::over`].
+    session_log: crate::notify::SessionLevel,
 }
 
 struct Shared {
@@ -170,6 +173,7 @@ impl Warden {
                 listeners: Listeners::default(),
             }),
             transport: Transport::Stdio,
+            session_log: crate::notify::SessionLevel::default(),
         })
     }
 
@@ -216,11 +220,13 @@ impl Warden {
         changed
     }
 
-    /// The same server, for connections over `transport`.
+    /// The same server, for connections over `transport`, with session state of its own
+    /// (the `logging/setLevel` level): make one per connection or session.
     pub fn over(&self, transport: Transport) -> Self {
         Warden {
             shared: Arc::clone(&self.shared),
             transport,
+            session_log: crate::notify::SessionLevel::default(),
         }
     }
 
@@ -305,6 +311,11 @@ impl Warden {
     ) -> Result<CallToolResponse, McpError> {
         let shared = &*self.shared;
         let arguments = request.arguments.take().unwrap_or_default();
+        if let Some(refusal) =
+            self.missing_capabilities(caller, tool, context, correlation_id, &arguments)
+        {
+            return refusal;
+        }
         // A confirmation round trip's second request was paid for by its first. Only a
         // confirmed tool's 2026-07-28 retry counts as one: its `requestState` is verified
         // before anything runs, so an echoed state is no way around the limits.
@@ -407,7 +418,8 @@ impl Warden {
                 return Ok(refusal_result(&refusal).into());
             }
         };
-        let result = call::call(
+        let (extras, forwarder) = self.call_extras(tool, context);
+        let result = call::call_with(
             caller,
             tool,
             &served.sandbox,
@@ -415,9 +427,14 @@ impl Warden {
             &shared.settings,
             &shared.audit,
             correlation_id,
+            extras,
         )
         .await;
         drop(admission);
+        // Every notification of the call goes out before its result.
+        if let Err(error) = forwarder.await {
+            tracing::debug!(%error, "the notification forwarder failed");
+        }
         Ok(result.into())
     }
 }
@@ -446,14 +463,22 @@ fn refusal_result(refusal: &Refusal) -> CallToolResult {
 }
 
 impl ServerHandler for Warden {
+    #[allow(
+        deprecated,
+        reason = "rmcp marks MCP logging deprecated (SEP-2577); both served eras still declare it"
+    )]
     fn get_info(&self) -> ServerConfig {
         let changes = self.shared.listeners.announced.load(Ordering::SeqCst);
         let mut capabilities = if self.served().prompts.is_empty() && !changes {
-            ServerCapabilities::builder().enable_tools().build()
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build()
         } else {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_logging()
                 .build()
         };
         if changes {
@@ -605,6 +630,19 @@ impl ServerHandler for Warden {
         Ok(result.into())
     }
 
+    #[allow(
+        deprecated,
+        reason = "rmcp marks MCP logging deprecated (SEP-2577); 2025-11-25 clients still use it"
+    )]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.session_log.set(request.level);
+        Ok(())
+    }
+
     fn get_tool(&self, name: &str) -> Option<McpTool> {
         self.served().catalog.get(name).map(|tool| tool.to_mcp())
     }
@@ -659,5 +697,80 @@ impl ServerHandler for Warden {
         }
         .instrument(span)
         .await
+    }
+}
+
+/// Client capabilities (`requires`), and what a call tells the client while it runs.
+impl Warden {
+    /// The refusal of a call whose tool `requires` capabilities the client did not declare,
+    /// audited; `None` when it declared them all.
+    fn missing_capabilities(
+        &self,
+        caller: &Caller,
+        tool: &Tool,
+        context: &RequestContext<RoleServer>,
+        correlation_id: &str,
+        arguments: &Map<String, Value>,
+    ) -> Option<Result<CallToolResponse, McpError>> {
+        if tool.requires.is_empty() {
+            return None;
+        }
+        let declared = context.client_capabilities();
+        let missing = crate::requires::missing(&tool.requires, declared.as_ref());
+        if missing.is_empty() {
+            return None;
+        }
+        self.refused(
+            caller,
+            correlation_id,
+            &tool.name,
+            Some(tool),
+            Outcome::MissingCapability,
+            arguments,
+        );
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        if modern {
+            return Some(Err(McpError::missing_required_client_capability(
+                crate::requires::as_client_capabilities(&missing),
+            )));
+        }
+        let names: Vec<&str> = missing.iter().map(|c| c.as_str()).collect();
+        Some(Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+            "the tool `{}` needs the client capabilities {}, which this client did not declare when it connected: the tool did not run",
+            tool.name,
+            names.join(", ")
+        ))])
+        .into()))
+    }
+
+    /// The notifier (log level, progress token) and cancellation of one call, and the task
+    /// that forwards its notifications to the client.
+    fn call_extras(
+        &self,
+        tool: &Tool,
+        context: &RequestContext<RoleServer>,
+    ) -> (crate::sandbox::CallExtras, tokio::task::JoinHandle<()>) {
+        let token = context.meta.get_progress_token();
+        let level = context.meta.log_level().or_else(|| {
+            // The per-session level exists only in the handshake era.
+            let modern = context
+                .protocol_version()
+                .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+            if modern { None } else { self.session_log.get() }
+        });
+        let (notifier, receiver) = crate::notify::Notifier::new(level, token.is_some());
+        let forwarder = tokio::spawn(crate::notify::forward(
+            context.peer.clone(),
+            token,
+            tool.name.to_string(),
+            receiver,
+        ));
+        let extras = crate::sandbox::CallExtras {
+            notifier,
+            cancel: Some(context.ct.clone()),
+        };
+        (extras, forwarder)
     }
 }

@@ -239,6 +239,8 @@ pub struct ToolSettings {
     pub confirm: Option<bool>,
     /// Parameters whose values (redacted) the audit log may show.
     pub log_params: Vec<String>,
+    /// Client capabilities a caller must have declared (`requires`).
+    pub requires: Vec<crate::requires::Capability>,
 }
 
 /// Operator overrides of a tool's annotations.
@@ -501,6 +503,7 @@ impl Policy {
                     },
                     confirm: tool.confirm,
                     log_params: tool.log_params,
+                    requires: crate::requires::parse(&tool_path, &tool.requires, map, &mut errors),
                 };
                 let at = map.locate(&tool_path);
                 tools.insert(

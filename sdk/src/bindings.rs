@@ -9,4 +9,7 @@
 wit_bindgen::generate!({
     path: "../wit",
     world: "warden:tool/tool",
+    // `content` holds only types, which no import uses: generate them anyway (for
+    // `warden_sdk::Content`).
+    generate_unused_types: true,
 });

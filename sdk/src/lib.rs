@@ -7,7 +7,11 @@
 //! - [`tool!`] generates the bindings for your world (with [`wit_bindgen`], re-exported here
 //!   so you depend on `warden-sdk` only), exports your type, embeds your WIT doc comments for
 //!   the host (wit-bindgen drops them from the component), and installs the SDK panic hook.
-//! - [`log`] writes to the Warden server's log.
+//! - [`log`] writes to the Warden server's log, and to the MCP client when it asked for log
+//!   messages.
+//! - [`progress`] reports a long call's progress to the client.
+//! - [`Content`] (in [`content`]) is what a tool returns to answer with content blocks:
+//!   text, images, audio, embedded resources.
 //! - [`http`] sends HTTP requests through `wasi:http/outgoing-handler`, to the hosts the
 //!   operator granted.
 //! - [`secrets`] hands out tokens for the secrets the operator granted, to put in HTTP
@@ -70,10 +74,14 @@
 //! ```
 
 mod bindings;
+pub mod content;
 pub mod http;
 pub mod log;
 mod panic;
+pub mod progress;
 pub mod secrets;
+
+pub use content::Content;
 
 /// The bindings generator [`tool!`] uses, re-exported so tools need no dependency of their own.
 pub use wit_bindgen;
@@ -98,9 +106,10 @@ pub use wit_bindgen;
 ///
 /// - `wit_bindgen::generate!` for the world, in a hidden module whose items are imported at the
 ///   crate root: the `Guest` traits, the types of the world and of its interfaces, the
-///   `exports::..` modules, and bindings for any imports. `warden:tool/log` and
-///   `warden:tool/secrets` are not generated again: they are the SDK's (use [`log`] and
-///   [`secrets`]). The world must `include warden:tool/tool@0.1.0;`.
+///   `exports::..` modules, and bindings for any imports. `warden:tool/log`,
+///   `warden:tool/secrets`, `warden:tool/progress` and `warden:tool/content` are not
+///   generated again: they are the SDK's (use [`log`], [`secrets`], [`progress`] and
+///   [`Content`]). The world must `include warden:tool/tool@0.1.0;`.
 /// - the export of `Type` for every exported function.
 /// - a `warden-docs` custom section: JSON with the doc comments of every exported function, its
 ///   parameter types and its result type, which the host shows to MCP clients.
@@ -113,7 +122,9 @@ pub use warden_sdk_macros::tool;
 /// What the code that [`tool!`] generates refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::bindings::warden::tool::content as content_bindings;
     pub use crate::bindings::warden::tool::log as log_bindings;
+    pub use crate::bindings::warden::tool::progress as progress_bindings;
     pub use crate::bindings::warden::tool::secrets as secrets_bindings;
     pub use crate::panic::install as install_panic_hook;
 }

@@ -1,7 +1,9 @@
 //! Logging to the Warden server's log through the `warden:tool/log` import.
 //!
-//! Messages go to the server's log only; they never reach the MCP client. The host truncates
-//! long messages.
+//! Messages always go to the server's log. They also reach the MCP client as
+//! `notifications/message` when it asked for that level (`logging/setLevel` in MCP
+//! 2025-11-25, the request's `_meta` log level in 2026-07-28), redacted, at most 100 per call.
+//! The host truncates long messages.
 
 pub use crate::bindings::warden::tool::log::{Level, emit};
 

@@ -769,3 +769,58 @@ def test_shutdown_lets_the_call_in_flight_finish(warden: Start) -> None:
     anyio.run(scenario)
     # The fixture checks the exit status (0) after the call.
     assert server.process.wait(timeout=10) == 0
+
+
+# 10. Cancellation: a 2026-07-28 client that abandons a call (its response stream closes)
+# stops the guest and frees its slot; the call is audited as cancelled.
+def test_closing_the_stream_cancels_the_call(warden: Start) -> None:
+    server = warden(
+        client("alice", ALICE, ["media_*"], max_concurrency=1),
+        '[components.media.limits]\nfuel = 1_000_000_000_000_000\ntimeout = "10m"\n\n[audit]\npath = "audit.jsonl"\n',
+        components=("media",),
+    )
+    audit = server.dir / "audit.jsonl"
+
+    def spin_outcome() -> str | None:
+        for line in audit.read_text().splitlines() if audit.exists() else []:
+            record = json.loads(line)
+            if record["tool"] == "media_spin":
+                return record["outcome"]
+        return None
+
+    async def scenario() -> None:
+        async with connect(server.url, ALICE, "2026-07-28") as alice:
+            started = anyio.Event()
+
+            async def on_progress(_value: float, _total: float | None, message: str | None) -> None:
+                if message == "started":
+                    started.set()
+
+            async with anyio.create_task_group() as group:
+
+                async def spin() -> None:
+                    await alice.call_tool("media_spin", {}, progress_callback=on_progress)
+
+                group.start_soon(spin)
+                with anyio.fail_after(60):
+                    await started.wait()
+                # Abandon the call: its HTTP response stream is closed.
+                group.cancel_scope.cancel()
+
+            deadline = time.monotonic() + 60
+            while spin_outcome() is None:
+                assert time.monotonic() < deadline, "the spinning call was never stopped"
+                await anyio.sleep(0.05)
+            assert spin_outcome() == "cancelled"
+
+            # With max_concurrency 1, the next call runs once the cancelled one let go.
+            while True:
+                result = await alice.call_tool("media_pixel", {})
+                if not result.is_error:
+                    break
+                assert "already has" in text(result), text(result)
+                assert time.monotonic() < deadline, "the slot stayed taken"
+                await anyio.sleep(0.05)
+            assert result.content[0].type == "image"
+
+    anyio.run(scenario)

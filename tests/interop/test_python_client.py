@@ -2,8 +2,10 @@
 stdio, in both protocol eras: legacy (2025-11-25, initialize handshake) and 2026-07-28
 (stateless, per-request metadata)."""
 
+import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -64,5 +66,65 @@ def test_lists_and_calls_tools(mode: str) -> None:
             # Still serving after the errors.
             result = await client.call_tool("echo_echo", {"message": "still here"})
             assert result.structured_content == {"result": "still here"}
+
+    anyio.run(scenario)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_content_blocks(mode: str) -> None:
+    async def scenario() -> None:
+        async with Client(server(), mode=mode) as client:
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+            assert tools["media_pixel"].output_schema is None
+
+            result = await client.call_tool("media_pixel", {})
+            assert result.is_error is False
+            assert result.structured_content is None
+            [image] = result.content
+            assert image.type == "image" and image.mime_type == "image/png"
+            assert base64.b64decode(image.data).startswith(b"\x89PNG")
+
+            [audio] = (await client.call_tool("media_beep", {})).content
+            assert audio.type == "audio" and audio.mime_type == "audio/wav"
+
+            result = await client.call_tool("media_mixed", {"caption": "a pixel"})
+            assert [block.type for block in result.content] == ["text", "image", "resource"]
+            embedded = result.content[2].resource
+            assert str(embedded.uri) == "media://caption.md"
+            assert embedded.mime_type == "text/markdown" and embedded.text == "a pixel"
+
+            result = await client.call_tool("media_blob", {"mime-type": "image/svg+xml", "size": 8})
+            assert result.is_error is True
+            assert "image/svg+xml" in result.content[0].text
+
+    anyio.run(scenario)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_progress_and_log_notifications(mode: str) -> None:
+    async def scenario() -> None:
+        progress: list[tuple[float, float | None, str | None]] = []
+        logs: list[tuple[str, str]] = []
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            progress.append((value, total, message))
+
+        async def on_log(params: Any) -> None:
+            logs.append((params.level, params.data))
+
+        async with Client(server(), mode=mode, log_level="warning", logging_callback=on_log) as client:
+            if mode == "legacy":
+                # The handshake era sets the level per session; 2026-07-28 sends it per request.
+                await client.set_logging_level("warning")
+            result = await client.call_tool("media_count", {"steps": 4}, progress_callback=on_progress)
+            assert result.structured_content == {"result": "counted 4"}
+            values = [value for value, _, _ in progress]
+            assert values and values == sorted(set(values)), progress
+            assert values[0] == 1 and values[-1] == 4
+            assert progress[-1] == (4, 4, "step 4 of 4")
+
+            result = await client.call_tool("media_chatter", {"message": "hello"})
+            assert result.structured_content == {"result": "logged"}
+            assert logs == [("warning", "warn: hello"), ("error", "error: hello")]
 
     anyio.run(scenario)

@@ -83,7 +83,8 @@ pub async fn serve(
         .with_cancellation_token(mcp_shutdown.clone());
     let http_warden = warden.over(Transport::Http);
     let service = StreamableHttpService::new(
-        move || Ok(http_warden.clone()),
+        // A handler per session: each has its own `logging/setLevel` level.
+        move || Ok(http_warden.over(Transport::Http)),
         Arc::new(LocalSessionManager::default()),
         config,
     );

@@ -151,7 +151,7 @@ fn known_keys(path: &[String]) -> &'static str {
             "source, sha256, limits, dirs, hosts, secrets, env, http, output_policy, tools, signature"
         }
         ["components", _, "tools", _] => {
-            "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm, log_params"
+            "description, name, read_only, destructive, idempotent, open_world, shadows_ok, rate, burst, max_concurrency, confirm, log_params, requires"
         }
         _ => "",
     }

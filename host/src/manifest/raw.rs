@@ -312,4 +312,8 @@ pub struct RawTool {
     /// as type and size only. Example: `log_params = ["path"]`
     #[serde(default)]
     pub log_params: Vec<String>,
+    /// Client capabilities a caller must have declared for this tool to run.
+    /// Example: `requires = ["elicitation"]`
+    #[serde(default)]
+    pub requires: Vec<String>,
 }

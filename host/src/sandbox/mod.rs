@@ -22,7 +22,8 @@ pub use state::{CallState, CapturedOutput, GuestReport, MemoryLimiter, SecretHan
 use std::collections::BTreeMap;
 use wasmtime_wasi::FsPerms;
 
-/// Host bindings of Warden's WIT package (the `warden:tool/log` import).
+/// Host bindings of Warden's WIT package (the `log`, `secrets`, `progress` and `content`
+/// imports).
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -79,6 +80,8 @@ pub enum Failure {
     Panicked(String),
     /// Any other trap.
     Trap(String),
+    /// The client cancelled the request (or closed its response stream) while it ran.
+    Cancelled,
     /// Every sandbox slot stayed busy for the whole timeout.
     Busy {
         /// `server.max_concurrent_calls`.
@@ -97,6 +100,7 @@ impl Failure {
             Failure::Panicked(_) => "panic",
             Failure::Trap(_) => "trap",
             Failure::Busy { .. } => "busy",
+            Failure::Cancelled => "cancelled",
         }
     }
 }
@@ -120,6 +124,10 @@ impl std::fmt::Display for Failure {
             Failure::StackOverflow => write!(f, "stack overflow: the tool recursed too deeply"),
             Failure::Panicked(message) => write!(f, "panicked: {message}"),
             Failure::Trap(message) => write!(f, "trap: {message}"),
+            Failure::Cancelled => write!(
+                f,
+                "cancelled: the client cancelled the request, so the tool was stopped"
+            ),
             Failure::Busy { slots } => write!(
                 f,
                 "server busy: all {slots} sandboxes stayed in use for the call's whole timeout; try again later"
@@ -157,6 +165,23 @@ pub struct CallTarget<'a> {
     pub limits: Limits,
     /// What it may touch.
     pub grants: &'a Arc<Grants>,
+}
+
+/// What a call may tell the client, and what stops it early.
+pub struct CallExtras {
+    /// Where its log messages and progress go.
+    pub notifier: crate::notify::Notifier,
+    /// Cancelled when the client cancels the request: the guest is stopped at once.
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
+}
+
+impl Default for CallExtras {
+    fn default() -> Self {
+        CallExtras {
+            notifier: crate::notify::Notifier::none(),
+            cancel: None,
+        }
+    }
 }
 
 impl Sandbox {
@@ -272,25 +297,61 @@ impl Sandbox {
     /// Never fails: a guest that traps, runs out of anything or overruns its deadline is
     /// reported in [`CallReport::outcome`], and the store is thrown away either way.
     pub async fn call(&self, target: CallTarget<'_>, params: Vec<Val>) -> CallReport {
+        self.call_with(target, params, CallExtras::default()).await
+    }
+
+    /// Like [`Sandbox::call`], with a notifier for the client and a cancellation token.
+    ///
+    /// A cancelled call is stopped at its next yield (a host call, or every
+    /// `FUEL_YIELD_INTERVAL` fuel), its instance dropped and its slot freed; it reports
+    /// [`Failure::Cancelled`]. Progress held back by the rate limit is flushed when the call
+    /// ends, and the notifier is dropped with the store, so its channel closes.
+    pub async fn call_with(
+        &self,
+        target: CallTarget<'_>,
+        params: Vec<Val>,
+        extras: CallExtras,
+    ) -> CallReport {
         let started = Instant::now();
-        let limits = target.limits;
-        let slot =
-            match tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned())
-                .await
-            {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    return CallReport {
-                        outcome: Err(Failure::Busy {
-                            slots: self.max_concurrent_calls,
-                        }),
-                        fuel_used: 0,
-                        duration: started.elapsed(),
-                        peak_memory: None,
-                        denials: Vec::new(),
-                    };
-                }
+        let cancel = extras.cancel.unwrap_or_default();
+        if cancel.is_cancelled() {
+            return CallReport {
+                outcome: Err(Failure::Cancelled),
+                fuel_used: 0,
+                duration: started.elapsed(),
+                peak_memory: None,
+                denials: Vec::new(),
             };
+        }
+        let limits = target.limits;
+        // A call cancelled while it waits for a slot gives up its place at once.
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned()) => Some(waited),
+            () = cancel.cancelled() => None,
+        };
+        let slot = match waited {
+            None => {
+                return CallReport {
+                    outcome: Err(Failure::Cancelled),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
+                };
+            }
+            Some(Ok(Ok(slot))) => slot,
+            _ => {
+                return CallReport {
+                    outcome: Err(Failure::Busy {
+                        slots: self.max_concurrent_calls,
+                    }),
+                    fuel_used: 0,
+                    duration: started.elapsed(),
+                    peak_memory: None,
+                    denials: Vec::new(),
+                };
+            }
+        };
 
         let stdout = CapturedOutput::new(CAPTURED_OUTPUT);
         let stderr = CapturedOutput::new(CAPTURED_OUTPUT);
@@ -335,6 +396,7 @@ impl Sandbox {
                 Arc::clone(target.grants),
                 Arc::clone(&self.secrets),
             ),
+            notifier: extras.notifier,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -367,7 +429,10 @@ impl Sandbox {
                 func.call_async(&mut store, &params, &mut results).await?;
                 wasmtime::Result::<Vec<Val>>::Ok(results)
             };
-            let result = tokio::time::timeout(limits.timeout, run).await;
+            let result = tokio::select! {
+                result = tokio::time::timeout(limits.timeout, run) => Some(result),
+                () = cancel.cancelled() => None,
+            };
             drop(slot);
             (store, result)
         });
@@ -387,15 +452,17 @@ impl Sandbox {
         };
 
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
-        let state = store.into_data();
+        let mut state = store.into_data();
+        state.notifier.finish();
         log_output(target.tool, "stdout", &stdout, &self.redactor);
         log_output(target.tool, "stderr", &stderr, &self.redactor);
         let outcome = match result {
-            Err(_elapsed) => Err(Failure::Timeout {
+            None => Err(Failure::Cancelled),
+            Some(Err(_elapsed)) => Err(Failure::Timeout {
                 limit: limits.timeout,
             }),
-            Ok(Ok(results)) => Ok(results),
-            Ok(Err(error)) => Err(classify(&error, &state, limits)),
+            Some(Ok(Ok(results))) => Ok(results),
+            Some(Ok(Err(error))) => Err(classify(&error, &state, limits)),
         };
         let denials = std::mem::take(
             &mut *state

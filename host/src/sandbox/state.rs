@@ -1,5 +1,5 @@
-//! Per-call store state: the WASI context (nothing granted), the `warden:tool/log` import,
-//! the summed memory limiter and the captured stdout/stderr.
+//! Per-call store state: the WASI context (nothing granted), the `warden:tool/log` and
+//! `warden:tool/progress` imports, the summed memory limiter and the captured stdout/stderr.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime::component::Resource;
 
 use super::bindings::warden::tool::log::{self, Level};
-use super::bindings::warden::tool::secrets;
+use super::bindings::warden::tool::{content, progress, secrets};
+use crate::notify::{GuestLevel, Notifier};
 use crate::policy::Grants;
 use crate::redact::{Redactor, Report};
 
@@ -30,6 +31,8 @@ pub struct CallState {
     pub(super) grants: Arc<Grants>,
     pub(super) http: wasmtime_wasi_http::WasiHttpCtx,
     pub(super) egress: super::egress::EgressHooks,
+    /// What the call tells the MCP client (log messages, progress).
+    pub(super) notifier: Notifier,
 }
 
 impl wasmtime_wasi_http::WasiHttpView for CallState {
@@ -146,6 +149,16 @@ impl log::Host for CallState {
         let message = truncate(message, MAX_LOG_MESSAGE);
         let message = report.redactor.redact_str(&message, &mut Report::default());
         let tool = &*report.tool;
+        self.notifier.log(
+            match level {
+                Level::Trace => GuestLevel::Trace,
+                Level::Debug => GuestLevel::Debug,
+                Level::Info => GuestLevel::Info,
+                Level::Warn => GuestLevel::Warn,
+                Level::Error => GuestLevel::Error,
+            },
+            &message,
+        );
         match level {
             Level::Trace => tracing::trace!(target: "warden::guest", tool, "{message}"),
             Level::Debug => tracing::debug!(target: "warden::guest", tool, "{message}"),
@@ -167,6 +180,16 @@ impl log::Host for CallState {
         self.guest.panic = Some(message.into_owned());
     }
 }
+
+impl progress::Host for CallState {
+    fn report(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
+        self.notifier
+            .progress(progress, total, message, &self.guest.redactor);
+    }
+}
+
+/// `warden:tool/content` holds only types.
+impl content::Host for CallState {}
 
 /// Cuts `text` to at most `max` bytes, on a character boundary, marking the cut.
 pub fn truncate(mut text: String, max: usize) -> String {

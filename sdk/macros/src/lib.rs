@@ -22,8 +22,15 @@ const WARDEN_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit");
 /// The import that the SDK's own bindings provide, and that every tool world must include.
 const LOG_INTERFACE: &str = "warden:tool/log@0.1.0";
 
-/// The other import of `warden:tool/tool` whose bindings the SDK provides.
+/// An import of `warden:tool/tool` whose bindings the SDK provides.
 const SECRETS_INTERFACE: &str = "warden:tool/secrets@0.1.0";
+
+/// The progress interface, whose bindings the SDK provides.
+const PROGRESS_INTERFACE: &str = "warden:tool/progress@0.1.0";
+
+/// The content types, whose bindings the SDK provides (so `warden_sdk::Content` is the type
+/// in every tool's signatures).
+const CONTENT_INTERFACE: &str = "warden:tool/content@0.1.0";
 
 /// The name of the custom section that carries the docs JSON; the host reads it.
 const DOCS_SECTION: &str = "warden-docs";
@@ -77,6 +84,8 @@ fn expand(input: &ToolInput) -> syn::Result<TokenStream> {
                 with: {
                     #LOG_INTERFACE: ::warden_sdk::__private::log_bindings,
                     #SECRETS_INTERFACE: ::warden_sdk::__private::secrets_bindings,
+                    #PROGRESS_INTERFACE: ::warden_sdk::__private::progress_bindings,
+                    #CONTENT_INTERFACE: ::warden_sdk::__private::content_bindings,
                 },
                 generate_all,
                 export_macro_name: "__warden_export",
