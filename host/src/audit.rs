@@ -43,6 +43,9 @@ pub enum Outcome {
     ToolError,
     /// No such tool (JSON-RPC error).
     UnknownTool,
+    /// No such resource: no component serves the URI, or its component says it does not
+    /// exist (JSON-RPC error).
+    UnknownResource,
     /// The arguments were too large, too deep or did not match the schema.
     InvalidArguments,
     /// The tool's output did not match its output schema.
@@ -76,6 +79,7 @@ impl fmt::Display for Outcome {
             Outcome::Ok => "ok",
             Outcome::ToolError => "tool_error",
             Outcome::UnknownTool => "unknown_tool",
+            Outcome::UnknownResource => "unknown_resource",
             Outcome::InvalidArguments => "invalid_args",
             Outcome::InvalidOutput => "invalid_output",
             Outcome::OutputTooLarge => "output_too_large",

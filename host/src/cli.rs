@@ -198,7 +198,7 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
             return Ok(ExitCode::FAILURE);
         }
     };
-    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
     match lock::verify(manifest, &now, locked) {
         Ok(Verified::Matches) => {}
         Ok(Verified::Missing(path)) => tracing::warn!("{}", missing_lock(manifest, &path)),
@@ -251,7 +251,8 @@ async fn serve(manifest: &Path, http: HttpArgs, locked: bool) -> anyhow::Result<
         &clients.stdio,
         audit,
     )
-    .context("cannot set up confirmations")?;
+    .context("cannot set up confirmations")?
+    .with_resources(prepared.resources);
     if http.addrs.is_empty() {
         serve_stdio(warden, body_limit).await
     } else {
@@ -421,7 +422,7 @@ fn verify_audit(file: &Path) -> anyhow::Result<ExitCode> {
 fn check(manifest: &Path, locked: bool) -> ExitCode {
     match prepare(manifest) {
         Ok(prepared) => {
-            let now = Lock::compute(&prepared.policy, &prepared.catalog);
+            let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
             match lock::verify(manifest, &now, locked) {
                 Ok(Verified::Matches) => {}
                 Ok(Verified::Missing(path)) => {
@@ -470,7 +471,7 @@ fn write_lock(manifest: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
     let (path, changes) = lock::write(manifest, &now)?;
     match changes {
         None => println!(
@@ -616,6 +617,7 @@ fn inspect(path: &Path, id: Option<String>, manifest: Option<&Path>) -> anyhow::
         grants: Default::default(),
         output_policy: Default::default(),
         tools: Default::default(),
+        resources: Vec::new(),
     };
     let policy = Policy {
         file: map.file.clone(),

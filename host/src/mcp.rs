@@ -13,6 +13,10 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
 };
+use rmcp::model::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceRequestParams,
+    ReadResourceResponse, ResourcesCapability,
+};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
@@ -25,6 +29,7 @@ use crate::clients::{Allowed, ClientLimits};
 use crate::confirm::{Confirmations, StateEcho, Verdict};
 use crate::policy::ServerSettings;
 use crate::prompts::Prompts;
+use crate::resources::Resources;
 use crate::sandbox::Sandbox;
 
 /// The server: the catalog, the sandbox, the settings and the authorization state, shared by
@@ -45,6 +50,7 @@ struct Shared {
     confirmations: Confirmations,
     in_flight: InFlight,
     audit: Arc<AuditLog>,
+    resources: Resources,
 }
 
 /// Calls running now, so that a shutdown can wait for them.
@@ -97,9 +103,23 @@ impl Warden {
                 confirmations: Confirmations::new()?,
                 in_flight: InFlight::default(),
                 audit,
+                resources: Resources::default(),
             }),
             transport: Transport::Stdio,
         })
+    }
+
+    /// The same server, serving `resources` too. Call it before serving (before the server is
+    /// cloned for a transport).
+    ///
+    /// # Panics
+    /// The server was already cloned.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        Arc::get_mut(&mut self.shared)
+            .expect("resources are set before the server is shared")
+            .resources = resources;
+        self
     }
 
     /// The same server, for connections over `transport`.
@@ -334,6 +354,11 @@ impl ServerHandler for Warden {
                 .enable_prompts()
                 .build()
         };
+        let mut capabilities = capabilities;
+        if !self.shared.resources.is_empty() {
+            // No `subscribe`, no `listChanged`: Warden offers no change notifications.
+            capabilities.resources = Some(ResourcesCapability::default());
+        }
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("warden", env!("CARGO_PKG_VERSION"));
         info
@@ -416,6 +441,71 @@ impl ServerHandler for Warden {
             *text = redactor.redact_str(text, &mut report).into_owned();
         }
         Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&context);
+        let correlation_id = audit::correlation_id(context.meta.get_traceparent());
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let _running = Running::start(&self.shared.in_flight);
+        let shared = &*self.shared;
+        shared
+            .resources
+            .list(
+                &shared.sandbox,
+                &caller,
+                cursor,
+                &shared.audit,
+                &correlation_id,
+            )
+            .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let caller = self.caller(&context);
+        Ok(self.shared.resources.list_templates(&caller))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let _running = Running::start(&self.shared.in_flight);
+        let caller = self.caller(&context);
+        let traceparent = request
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get_traceparent())
+            .or_else(|| context.meta.get_traceparent());
+        let correlation_id = audit::correlation_id(traceparent);
+        let span = tracing::info_span!(
+            "warden.resource.read",
+            correlation_id = %correlation_id,
+            client = &*caller.identity,
+        );
+        let shared = &*self.shared;
+        shared
+            .resources
+            .read(
+                &shared.sandbox,
+                &caller,
+                &request.uri,
+                &shared.settings,
+                &shared.audit,
+                &correlation_id,
+            )
+            .instrument(span)
+            .await
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {

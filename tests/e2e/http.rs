@@ -61,7 +61,7 @@ fn issue(
 }
 
 /// A free loopback port.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -70,7 +70,7 @@ fn free_port() -> u16 {
 }
 
 /// `warden serve --http` on `manifest` with `args`, once its port accepts connections.
-async fn start(manifest: &Manifest, addr: SocketAddr, args: &[&str]) -> Child {
+pub(crate) async fn start(manifest: &Manifest, addr: SocketAddr, args: &[&str]) -> Child {
     let mut child = Command::new(WARDEN)
         .arg("serve")
         .arg("--manifest")
@@ -98,20 +98,24 @@ async fn start(manifest: &Manifest, addr: SocketAddr, args: &[&str]) -> Child {
 }
 
 /// A one-request HTTP/1.1 client, over TLS when configured.
-struct Http {
-    addr: SocketAddr,
-    tls: Option<Arc<rustls::ClientConfig>>,
+pub(crate) struct Http {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// An HTTP answer: status, headers, and the JSON-RPC message (from JSON or an SSE stream).
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    message: Option<Value>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) message: Option<Value>,
 }
 
 impl Http {
-    async fn post(&self, headers: &[(&str, &str)], body: &Value) -> std::io::Result<Reply> {
+    pub(crate) async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> std::io::Result<Reply> {
         let tcp = TcpStream::connect(self.addr).await?;
         let mut request = http::Request::post("/mcp")
             .header("host", format!("127.0.0.1:{}", self.addr.port()))
@@ -156,7 +160,7 @@ impl Http {
     }
 
     /// A legacy session: `initialize` then `notifications/initialized`; the session id.
-    async fn open_session(&self, auth: &[(&str, &str)]) -> std::io::Result<Reply> {
+    pub(crate) async fn open_session(&self, auth: &[(&str, &str)]) -> std::io::Result<Reply> {
         let reply = self
             .post(
                 auth,

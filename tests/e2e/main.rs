@@ -14,6 +14,7 @@ mod lock;
 mod manifests;
 mod network;
 mod prompts;
+mod resources;
 mod signatures;
 mod support;
 mod untrusted;
