@@ -20,7 +20,7 @@ use rmcp::model::{
     Resource, ResourceContents, ResourceTemplate,
 };
 use serde_json::{Map, Value, json};
-use wasmtime::component::{InstancePre, Val};
+use wasmtime::component::{ComponentExportIndex, InstancePre, Val};
 
 use crate::audit::{AuditLog, Denial, Outcome, Record};
 use crate::authorize::Caller;
@@ -30,7 +30,7 @@ use crate::lint;
 use crate::manifest::Diagnostic;
 use crate::policy::{ComponentId, ComponentPolicy, Grants, Limits, OutputPolicy, ServerSettings};
 use crate::redact::Report;
-use crate::sandbox::{CallState, CallTarget, Failure, Sandbox};
+use crate::sandbox::{CallReport, CallState, CallTarget, Failure, Sandbox};
 
 pub use guest::Template;
 pub use namespace::Namespace;
@@ -238,13 +238,16 @@ impl Resources {
                 .with_cache_scope(CacheScope::Private));
         };
         let report = server
-            .run(
+            .call(
                 sandbox,
                 server.exports.list,
                 guest::list_params(guest_cursor),
+                &server.grants,
             )
             .await;
-        let page = match report.and_then(|value| guest::page(&value).map_err(Failure::Trap)) {
+        let page = match only_result(report)
+            .and_then(|value| guest::page(&value).map_err(Failure::Trap))
+        {
             Ok(Ok(page)) => page,
             Ok(Err(message)) => {
                 let message = sandbox
@@ -421,14 +424,13 @@ impl ResourceServer {
                         .enable_all()
                         .build()
                         .map_err(|e| e.to_string())?;
-                    let value = runtime
-                        .block_on(self.run_with(
-                            sandbox,
-                            self.exports.templates,
-                            Vec::new(),
-                            &nothing,
-                        ))
-                        .map_err(|failure| failure.to_string())?;
+                    let report = runtime.block_on(self.call(
+                        sandbox,
+                        self.exports.templates,
+                        Vec::new(),
+                        &nothing,
+                    ));
+                    let value = only_result(report).map_err(|failure| failure.to_string())?;
                     guest::templates(&value)
                 })
                 .join()
@@ -436,41 +438,24 @@ impl ResourceServer {
         })
     }
 
-    async fn run(
+    /// Runs one function of the interface in a fresh sandbox, under the component's limits
+    /// and `grants`.
+    async fn call(
         &self,
         sandbox: &Sandbox,
-        function: wasmtime::component::ComponentExportIndex,
-        params: Vec<Val>,
-    ) -> Result<Val, Failure> {
-        self.run_with(sandbox, function, params, &self.grants).await
-    }
-
-    async fn run_with(
-        &self,
-        sandbox: &Sandbox,
-        function: wasmtime::component::ComponentExportIndex,
+        function: ComponentExportIndex,
         params: Vec<Val>,
         grants: &Arc<Grants>,
-    ) -> Result<Val, Failure> {
-        sandbox
-            .call(
-                CallTarget {
-                    tool: &self.label,
-                    pre: &self.pre,
-                    function: &function,
-                    result_count: 1,
-                    limits: self.limits,
-                    grants,
-                },
-                params,
-            )
-            .await
-            .outcome
-            .and_then(|mut results| {
-                results
-                    .pop()
-                    .ok_or_else(|| Failure::Trap("the component returned nothing".into()))
-            })
+    ) -> CallReport {
+        let target = CallTarget {
+            tool: &self.label,
+            pre: &self.pre,
+            function: &function,
+            result_count: 1,
+            limits: self.limits,
+            grants,
+        };
+        sandbox.call(target, params).await
     }
 
     /// Runs `read-resource` and shapes its answer. `Err(None)` is "not found".
@@ -482,17 +467,12 @@ impl ResourceServer {
         settings: &ServerSettings,
         record: &mut Record,
     ) -> (Outcome, Result<ReadResourceResult, Option<McpError>>) {
-        let report = sandbox
+        let report = self
             .call(
-                CallTarget {
-                    tool: &self.label,
-                    pre: &self.pre,
-                    function: &self.exports.read,
-                    result_count: 1,
-                    limits: self.limits,
-                    grants: &self.grants,
-                },
+                sandbox,
+                self.exports.read,
                 guest::read_params(uri),
+                &self.grants,
             )
             .await;
         record.fuel_used = report.fuel_used;
@@ -647,6 +627,15 @@ impl ResourceServer {
         }
         (outcome, Ok(result))
     }
+}
+
+/// The one result of a call, or why there is none.
+fn only_result(report: CallReport) -> Result<Val, Failure> {
+    report.outcome.and_then(|mut results| {
+        results
+            .pop()
+            .ok_or_else(|| Failure::Trap("the component returned nothing".into()))
+    })
 }
 
 /// Redacts the texts of a listed resource.
