@@ -59,7 +59,11 @@ impl Namespace {
         if segments.iter().any(|s| !segment_ok(s) && !s.is_empty()) {
             return false;
         }
+        // Something must follow the namespace's segments: the namespace itself is no resource.
         segments.len() > self.segments.len()
+            && segments[self.segments.len()..]
+                .iter()
+                .any(|s| !s.is_empty())
             && self
                 .segments
                 .iter()
