@@ -46,6 +46,9 @@ pub enum Outcome {
     UnknownTool,
     /// No such prompt (JSON-RPC error).
     UnknownPrompt,
+    /// No such resource: no component serves the URI, or its component says it does not
+    /// exist (JSON-RPC error).
+    UnknownResource,
     /// The arguments were too large, too deep or did not match the schema.
     InvalidArguments,
     /// The tool's output did not match its output schema.
@@ -89,6 +92,7 @@ impl fmt::Display for Outcome {
             Outcome::ToolError => "tool_error",
             Outcome::UnknownTool => "unknown_tool",
             Outcome::UnknownPrompt => "unknown_prompt",
+            Outcome::UnknownResource => "unknown_resource",
             Outcome::InvalidArguments => "invalid_args",
             Outcome::InvalidOutput => "invalid_output",
             Outcome::OutputTooLarge => "output_too_large",

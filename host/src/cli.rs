@@ -293,7 +293,7 @@ async fn serve(
             return Ok(ExitCode::FAILURE);
         }
     };
-    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
     // Watching reloads only what the lock approves: it needs one.
     match lock::verify(manifest, &now, locked || watch) {
         Ok(Verified::Matches) => {}
@@ -355,7 +355,8 @@ async fn serve(
         &clients.stdio,
         Arc::clone(&audit),
     )
-    .context("cannot set up confirmations")?;
+    .context("cannot set up confirmations")?
+    .with_resources(prepared.resources);
     if let Some(watcher) = watcher {
         warden.announce_list_changes();
         tracing::info!(manifest = %manifest.display(), "watching the catalog's files: changes the lock approves are reloaded");
@@ -530,7 +531,7 @@ fn verify_audit(file: &Path) -> anyhow::Result<ExitCode> {
 fn check(manifest: &Path, locked: bool, cache: Option<&Path>) -> ExitCode {
     match prepare(manifest, cache) {
         Ok(prepared) => {
-            let now = Lock::compute(&prepared.policy, &prepared.catalog);
+            let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
             match lock::verify(manifest, &now, locked) {
                 Ok(Verified::Matches) => {}
                 Ok(Verified::Missing(path)) => {
@@ -579,7 +580,7 @@ fn write_lock(manifest: &Path, cache: Option<&Path>) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::FAILURE);
         }
     };
-    let now = Lock::compute(&prepared.policy, &prepared.catalog);
+    let now = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
     let (path, changes) = lock::write(manifest, &now)?;
     match changes {
         None => println!(
@@ -726,6 +727,7 @@ fn inspect(path: &Path, id: Option<String>, manifest: Option<&Path>) -> anyhow::
         grants: Default::default(),
         output_policy: Default::default(),
         tools: Default::default(),
+        resources: Vec::new(),
     };
     let policy = Policy {
         file: map.file.clone(),

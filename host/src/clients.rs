@@ -18,6 +18,7 @@ use crate::manifest::{
     Diagnostic, Located, RawClient, RawHttpServer, RawOAuth, RawStdio, SourceMap,
 };
 use crate::policy::ComponentId;
+use crate::resources::Namespace;
 use crate::units::parse_duration;
 
 /// Default `rate` of a named HTTP client and of each OAuth subject.
@@ -211,13 +212,8 @@ impl PromptPattern {
 pub enum ResourcePattern {
     /// `"*"`: every resource.
     All,
-    /// Every URI of `scheme` whose path starts with these whole segments.
-    Namespace {
-        /// The URI scheme, lowercase.
-        scheme: String,
-        /// Leading path segments.
-        segments: Vec<String>,
-    },
+    /// Every URI inside the namespace.
+    Namespace(Namespace),
 }
 
 impl ResourcePattern {
@@ -229,31 +225,35 @@ impl ResourcePattern {
         if text == "*" {
             return Ok(ResourcePattern::All);
         }
-        let bad = || {
+        Namespace::parse(text).map(ResourcePattern::Namespace).map_err(|_| {
             format!(
                 "`{text}` is not a resource namespace: use \"*\" or \"<scheme>://<path>/*\", e.g. \"notes://*\""
             )
-        };
-        let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
-        let rest = rest.strip_suffix('*').ok_or_else(bad)?;
-        let scheme_ok = scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if !scheme_ok || !(rest.is_empty() || rest.ends_with('/')) || rest.contains('*') {
-            return Err(bad());
-        }
-        Ok(ResourcePattern::Namespace {
-            scheme: scheme.to_ascii_lowercase(),
-            segments: rest
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
         })
+    }
+
+    /// Whether the resource at `uri` is granted by this entry.
+    pub fn matches(&self, uri: &str) -> bool {
+        match self {
+            ResourcePattern::All => true,
+            ResourcePattern::Namespace(namespace) => namespace.contains(uri),
+        }
+    }
+
+    /// Whether some resource of `namespace` is granted by this entry.
+    pub fn meets(&self, namespace: &Namespace) -> bool {
+        match self {
+            ResourcePattern::All => true,
+            ResourcePattern::Namespace(granted) => granted.overlaps(namespace),
+        }
+    }
+
+    /// Whether every URI a template starting inside `template` can name is granted.
+    pub fn matches_template(&self, template: &str) -> bool {
+        match self {
+            ResourcePattern::All => true,
+            ResourcePattern::Namespace(granted) => granted.contains_template(template),
+        }
     }
 }
 
@@ -286,6 +286,25 @@ impl Allowed {
     /// Whether the prompt `name` may be listed and got.
     pub fn prompt(&self, name: &str) -> bool {
         self.prompts.iter().any(|pattern| pattern.matches(name))
+    }
+
+    /// Whether the resource at `uri` may be listed and read.
+    pub fn resource(&self, uri: &str) -> bool {
+        self.resources.iter().any(|pattern| pattern.matches(uri))
+    }
+
+    /// Whether the resource template `template` may be listed.
+    pub fn resource_template(&self, template: &str) -> bool {
+        self.resources
+            .iter()
+            .any(|pattern| pattern.matches_template(template))
+    }
+
+    /// Whether any resource of `namespace` may be listed or read.
+    pub fn resource_namespace(&self, namespace: &Namespace) -> bool {
+        self.resources
+            .iter()
+            .any(|pattern| pattern.meets(namespace))
     }
 }
 
@@ -874,11 +893,13 @@ struct GrantSite<'a> {
     patterns: &'a [ToolPattern],
 }
 
-/// Checks that every tool and prompt grant matches something the server serves.
+/// Checks that every tool, prompt and resource grant matches something the server serves
+/// (`namespaces`: every namespace a component serves).
 pub fn check_grants(
     clients: &Clients,
     catalog: &Catalog,
     prompts: &BTreeSet<String>,
+    namespaces: &[Namespace],
     map: &SourceMap,
 ) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
@@ -950,12 +971,19 @@ pub fn check_grants(
     }
     for (path, patterns) in resource_sites {
         for (index, pattern) in patterns.iter().enumerate() {
-            if let ResourcePattern::Namespace { scheme, .. } = pattern {
+            if let ResourcePattern::Namespace(granted) = pattern
+                && !namespaces.iter().any(|served| granted.overlaps(served))
+            {
                 let path: Vec<String> = [path.clone(), vec![index.to_string()]].concat();
+                let served: Vec<String> = namespaces.iter().map(ToString::to_string).collect();
                 errors.push(map.diagnostic(
                     &path,
-                    format!("the grant `{scheme}://...` matches no resource: no component serves resources"),
-                    "remove the grant",
+                    format!("the grant `{granted}` matches no resource: no component serves that namespace"),
+                    if served.is_empty() {
+                        "no component serves resources; remove the grant".to_string()
+                    } else {
+                        format!("grant \"*\" or a namespace inside one served: {}", served.join(", "))
+                    },
                 ));
             }
         }
@@ -1004,21 +1032,27 @@ mod tests {
         assert_eq!(ResourcePattern::parse("*"), Ok(ResourcePattern::All));
         assert_eq!(
             ResourcePattern::parse("notes://*"),
-            Ok(ResourcePattern::Namespace {
+            Ok(ResourcePattern::Namespace(Namespace {
                 scheme: "notes".into(),
                 segments: vec![]
-            })
+            }))
         );
         assert_eq!(
             ResourcePattern::parse("file://docs/a/*"),
-            Ok(ResourcePattern::Namespace {
+            Ok(ResourcePattern::Namespace(Namespace {
                 scheme: "file".into(),
                 segments: vec!["docs".into(), "a".into()]
-            })
+            }))
         );
         for bad in ["notes", "notes://", "notes://a*", "://*", "notes://a/*/b*"] {
             assert!(ResourcePattern::parse(bad).is_err(), "{bad}");
         }
+        let granted = ResourcePattern::parse("notes://a/*").unwrap();
+        assert!(granted.matches("notes://a/x.md"));
+        assert!(!granted.matches("notes://ab/x.md"));
+        assert!(!granted.matches("notes://a/../b/x.md"));
+        assert!(granted.matches_template("notes://a/{name}"));
+        assert!(!granted.matches_template("notes://{path}"));
     }
 
     #[test]

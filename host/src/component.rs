@@ -25,7 +25,23 @@ pub struct LoadedComponent {
     pub functions: Vec<ExportedFunction>,
     /// Its embedded WIT docs, if it was built with the SDK.
     pub docs: Option<ComponentDocs>,
+    /// Its export of `warden:tool/resources`, if it serves resources.
+    pub resources: Option<ResourceExports>,
 }
+
+/// The functions of a component's `warden:tool/resources` export.
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceExports {
+    /// `list-resources`.
+    pub list: ComponentExportIndex,
+    /// `resource-templates`.
+    pub templates: ComponentExportIndex,
+    /// `read-resource`.
+    pub read: ComponentExportIndex,
+}
+
+/// The interface a component exports to serve resources, without its version.
+pub const RESOURCES_INTERFACE: &str = "warden:tool/resources";
 
 /// One exported function: a tool.
 #[derive(Clone, Debug)]
@@ -211,7 +227,27 @@ impl LoadedComponent {
             })?;
 
         let mut functions = Vec::new();
+        let mut resources = None;
         for (name, export) in component_type.exports(engine) {
+            if name.split('@').next() == Some(RESOURCES_INTERFACE) {
+                let parent = component.get_export_index(None, name);
+                let function = |func: &str| {
+                    component
+                        .get_export_index(parent.as_ref(), func)
+                        .ok_or_else(|| LoadError::Docs {
+                            path: shown.clone(),
+                            reason: format!(
+                                "its export `{name}` has no function `{func}`: rebuild it against Warden's WIT"
+                            ),
+                        })
+                };
+                resources = Some(ResourceExports {
+                    list: function("list-resources")?,
+                    templates: function("resource-templates")?,
+                    read: function("read-resource")?,
+                });
+                continue;
+            }
             match export.ty {
                 ComponentItem::ComponentFunc(func) => {
                     let index = component
@@ -242,6 +278,7 @@ impl LoadedComponent {
             imports,
             functions,
             docs,
+            resources,
         })
     }
 }

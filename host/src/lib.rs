@@ -29,6 +29,7 @@ pub mod policy;
 pub mod prompts;
 pub mod redact;
 pub mod requires;
+pub mod resources;
 pub mod sandbox;
 pub mod schema;
 pub mod signature;
@@ -58,6 +59,8 @@ pub struct Prepared {
     pub sandbox: Sandbox,
     /// The prompts.
     pub prompts: prompts::Prompts,
+    /// The resources components serve.
+    pub resources: resources::Resources,
     /// Problems worth a look that do not stop the start.
     pub warnings: Vec<String>,
     /// How the manifest is applied where that is not obvious.
@@ -151,6 +154,8 @@ pub fn prepare(path: &Path, cache: Option<&Path>) -> Result<Prepared, PrepareErr
     if !errors.is_empty() {
         return Err(Diagnostics(errors).sorted().into());
     }
+    let resources = resources::Resources::load(&sandbox, &policy.file, &loaded)
+        .map_err(|errors| Diagnostics(errors).sorted())?;
     let catalog = Catalog::build(&policy, loaded)?;
     let verdict = vet::vet(&policy, &catalog);
     if !verdict.errors.is_empty() {
@@ -166,7 +171,13 @@ pub fn prepare(path: &Path, cache: Option<&Path>) -> Result<Prepared, PrepareErr
         .map_err(|errors| Diagnostics(errors).sorted())?;
     warnings.extend(catalog.warnings.iter().cloned());
     let prompt_names = policy.prompts.keys().cloned().collect();
-    let grant_errors = clients::check_grants(&policy.clients, &catalog, &prompt_names, &map);
+    let grant_errors = clients::check_grants(
+        &policy.clients,
+        &catalog,
+        &prompt_names,
+        &resources.namespaces(),
+        &map,
+    );
     if !grant_errors.is_empty() {
         return Err(Diagnostics(grant_errors).sorted().into());
     }
@@ -175,6 +186,7 @@ pub fn prepare(path: &Path, cache: Option<&Path>) -> Result<Prepared, PrepareErr
         catalog,
         sandbox,
         prompts,
+        resources,
         warnings,
         notes,
     })

@@ -14,6 +14,10 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
 };
+use rmcp::model::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceRequestParams,
+    ReadResourceResponse, ResourcesCapability,
+};
 use rmcp::service::{
     NotificationContext, Peer, RequestContext, SubscriptionContext, SubscriptionSink,
 };
@@ -28,6 +32,7 @@ use crate::clients::{Allowed, ClientLimits};
 use crate::confirm::{Confirmations, StateEcho, Verdict};
 use crate::policy::ServerSettings;
 use crate::prompts::Prompts;
+use crate::resources::Resources;
 use crate::sandbox::Sandbox;
 
 /// The server: the catalog, the sandbox, the settings and the authorization state, shared by
@@ -61,6 +66,8 @@ pub struct Served {
     pub prompts: Prompts,
     /// Where calls run.
     pub sandbox: Sandbox,
+    /// The resources components serve.
+    pub resources: Resources,
 }
 
 /// What a reload changed, so that clients are told only about lists that changed.
@@ -163,6 +170,7 @@ impl Warden {
                     catalog,
                     prompts,
                     sandbox,
+                    resources: Resources::default(),
                 })),
                 settings,
                 stdio: Caller::of(stdio, Transport::Stdio),
@@ -218,6 +226,25 @@ impl Warden {
         };
         self.shared.listeners.tell(changed).await;
         changed
+    }
+
+    /// The same server, serving `resources` too. Call it before serving (before the server is
+    /// cloned for a transport).
+    ///
+    /// # Panics
+    /// The server was already cloned.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        let shared =
+            Arc::get_mut(&mut self.shared).expect("resources are set before the server is shared");
+        let served = shared
+            .served
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::get_mut(served)
+            .expect("resources are set before the server is shared")
+            .resources = resources;
+        self
     }
 
     /// The same server, for connections over `transport`, with session state of its own
@@ -499,6 +526,10 @@ impl ServerHandler for Warden {
                 *list_changed = Some(true);
             }
         }
+        if !self.served().resources.is_empty() {
+            // No `subscribe`, no `listChanged`: Warden offers no change notifications.
+            capabilities.resources = Some(ResourcesCapability::default());
+        }
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("warden", env!("CARGO_PKG_VERSION"));
         info
@@ -641,6 +672,73 @@ impl ServerHandler for Warden {
     ) -> Result<(), McpError> {
         self.session_log.set(request.level);
         Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let caller = self.caller(&context);
+        let correlation_id = audit::correlation_id(context.meta.get_traceparent());
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let _running = Running::start(&self.shared.in_flight);
+        let shared = &*self.shared;
+        let served = self.served();
+        served
+            .resources
+            .list(
+                &served.sandbox,
+                &caller,
+                cursor,
+                &shared.audit,
+                &correlation_id,
+            )
+            .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let caller = self.caller(&context);
+        Ok(self.served().resources.list_templates(&caller))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let _running = Running::start(&self.shared.in_flight);
+        let caller = self.caller(&context);
+        let traceparent = request
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get_traceparent())
+            .or_else(|| context.meta.get_traceparent());
+        let correlation_id = audit::correlation_id(traceparent);
+        let span = tracing::info_span!(
+            "warden.resource.read",
+            correlation_id = %correlation_id,
+            client = &*caller.identity,
+        );
+        let shared = &*self.shared;
+        let served = self.served();
+        served
+            .resources
+            .read(
+                &served.sandbox,
+                &caller,
+                &request.uri,
+                &shared.settings,
+                &shared.audit,
+                &correlation_id,
+            )
+            .instrument(span)
+            .await
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {

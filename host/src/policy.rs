@@ -15,6 +15,7 @@ use crate::manifest::{
     Diagnostic, Diagnostics, Located, RawComponent, RawHttp, RawLimits, RawManifest, RawSecret,
     RawTrust, SourceMap,
 };
+use crate::resources::Namespace;
 use crate::signature::{Trust, TrustedKey};
 use crate::units::{ByteSize, format_duration, parse_duration};
 
@@ -220,6 +221,8 @@ pub struct ComponentPolicy {
     pub output_policy: OutputPolicy,
     /// Per-tool settings, keyed by WIT function name or `<interface>.<function>`.
     pub tools: BTreeMap<String, Located<ToolSettings>>,
+    /// The resource namespaces it serves (`resources`); no two components' overlap.
+    pub resources: Vec<Located<Namespace>>,
 }
 
 /// `[components.<id>.tools.<function>]`, checked.
@@ -456,6 +459,7 @@ impl Policy {
                 map,
                 &mut errors,
             );
+            let resources = resource_namespaces(&id, &component.resources, map, &mut errors);
             let mut tools = BTreeMap::new();
             for (key, tool) in component.tools {
                 let tool_path = ["components", id.as_str(), "tools", key.as_str()];
@@ -525,9 +529,11 @@ impl Policy {
                     grants: Arc::new(grants),
                     output_policy,
                     tools,
+                    resources,
                 });
             }
         }
+        check_namespace_overlaps(&components, map, &mut errors);
 
         if errors.is_empty() {
             Ok(Policy {
@@ -1105,6 +1111,62 @@ fn check_tool_name(name: &str) -> Result<String, String> {
         Ok(name.replace('-', "_"))
     } else {
         Err(format!("`{name}` is not a valid tool name"))
+    }
+}
+
+/// Parses a component's `resources` namespaces.
+fn resource_namespaces(
+    id: &ComponentId,
+    raw: &[String],
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Located<Namespace>> {
+    let mut namespaces = Vec::new();
+    for (i, text) in raw.iter().enumerate() {
+        let path = ["components", id.as_str(), "resources", &i.to_string()];
+        match Namespace::parse(text) {
+            Ok(namespace) => namespaces.push(Located {
+                value: namespace,
+                at: map.locate(&path),
+            }),
+            Err(message) => errors.push(map.diagnostic(
+                &path,
+                message,
+                format!("e.g. resources = [\"{id}://*\"]"),
+            )),
+        }
+    }
+    namespaces
+}
+
+/// Refuses two components whose namespaces share a URI, naming both: a URI must have exactly
+/// one component that may serve it.
+fn check_namespace_overlaps(
+    components: &[ComponentPolicy],
+    map: &SourceMap,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (i, first) in components.iter().enumerate() {
+        for second in &components[i + 1..] {
+            for a in &first.resources {
+                for b in &second.resources {
+                    if a.value.overlaps(&b.value) {
+                        errors.push(Diagnostic::new(
+                            &map.file,
+                            &b.at,
+                            format!(
+                                "the resource namespace `{}` of component `{}` overlaps `{}` of component `{}`",
+                                b.value, second.id, a.value, first.id
+                            ),
+                            format!(
+                                "give each component its own namespaces (a URI has one component that serves it), e.g. \"{}://*\" and \"{}://*\"",
+                                first.id, second.id
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
     }
 }
 

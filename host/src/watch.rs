@@ -124,6 +124,7 @@ impl Watch {
                         catalog: prepared.catalog,
                         prompts: prepared.prompts,
                         sandbox: prepared.sandbox,
+                        resources: prepared.resources,
                     })
                     .await;
                 let summary = format!(
@@ -169,7 +170,7 @@ fn prepare(
         return Err(Rejected::RestartOnly(RESTART_ONLY[index]));
     }
     let prepared = crate::prepare(manifest, cache)?;
-    let lock = Lock::compute(&prepared.policy, &prepared.catalog);
+    let lock = Lock::compute(&prepared.policy, &prepared.catalog, &prepared.resources);
     lock::verify(manifest, &lock, true)?;
     Ok(prepared)
 }

@@ -14,6 +14,8 @@
 //!   text, images, audio, embedded resources.
 //! - [`http`] sends HTTP requests through `wasi:http/outgoing-handler`, to the hosts the
 //!   operator granted.
+//! - [`resources`] helps serve MCP resources (export `warden:tool/resources@0.1.0`): paging,
+//!   and reading a URI back against its template.
 //! - [`secrets`] hands out tokens for the secrets the operator granted, to put in HTTP
 //!   request headers; the host swaps in the plaintext, which the tool never sees.
 //! - The panic hook sends the panic message to the host before the tool aborts, so the client
@@ -79,6 +81,7 @@ pub mod http;
 pub mod log;
 mod panic;
 pub mod progress;
+pub mod resources;
 pub mod secrets;
 
 pub use content::Content;

@@ -16,6 +16,7 @@ mod network;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod prompts;
+mod resources;
 mod rich;
 mod signatures;
 mod support;

@@ -128,3 +128,35 @@ def test_progress_and_log_notifications(mode: str) -> None:
             assert logs == [("warning", "warn: hello"), ("error", "error: hello")]
 
     anyio.run(scenario)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_lists_and_reads_resources(mode: str) -> None:
+    async def scenario() -> None:
+        async with Client(server(), mode=mode) as client:
+            if mode == "legacy":  # a pinned 2026-07-28 client does not discover capabilities
+                assert client.server_capabilities.resources is not None
+                assert not client.server_capabilities.resources.subscribe
+
+            listed = await client.list_resources()
+            uris = [str(resource.uri) for resource in listed.resources]
+            assert uris == ["notes://sandbox.md", "notes://welcome.md"]
+            assert listed.resources[1].title == "Welcome"
+            assert listed.resources[1].mime_type == "text/markdown"
+
+            templates = (await client.list_resource_templates()).resource_templates
+            assert [t.uri_template for t in templates] == ["notes://{path}"]
+
+            read = await client.read_resource("notes://welcome.md")
+            assert read.contents[0].text.startswith("# Welcome")
+            assert read.contents[0].mime_type == "text/markdown"
+
+            with pytest.raises(MCPError) as raised:
+                await client.read_resource("notes://missing.md")
+            assert raised.value.error.code == (-32002 if mode == "legacy" else -32602)
+
+            # The search tool points at the resources it found.
+            result = await client.call_tool("notes_search", {"text": "sandbox"})
+            assert result.structured_content["result"][0]["uri"] == "notes://sandbox.md"
+
+    anyio.run(scenario)

@@ -269,6 +269,10 @@ pub struct RawComponent {
     pub env: BTreeMap<String, String>,
     /// Bounds on outgoing HTTP requests.
     pub http: Option<RawHttp>,
+    /// The resource namespaces this component serves: it may list and serve only URIs inside
+    /// them. Example: `resources = ["notes://*"]`
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// What instruction-like text in this component's outputs does: `"annotate"`,
     /// `"strip"` or `"block"`. Example: `output_policy = "annotate"`
     pub output_policy: Option<String>,
