@@ -466,6 +466,15 @@ impl Warden {
     }
 }
 
+/// A request's W3C `traceparent`: from its own `_meta`, else from the transport's context.
+fn traceparent<'a>(
+    own: Option<&'a rmcp::model::RequestMetaObject>,
+    context: &'a RequestContext<RoleServer>,
+) -> Option<&'a str> {
+    own.and_then(|meta| meta.get_traceparent())
+        .or_else(|| context.meta.get_traceparent())
+}
+
 /// What a client sees of every tool, to tell whether a reload changed the tool list.
 fn tool_list(catalog: &Catalog) -> Vec<McpTool> {
     catalog.tools().map(|tool| tool.to_mcp()).collect()
@@ -625,14 +634,9 @@ impl ServerHandler for Warden {
         let mut result = match rendered {
             Ok(result) => result,
             Err(message) => {
-                let traceparent = request
-                    .meta
-                    .as_ref()
-                    .and_then(|meta| meta.get_traceparent())
-                    .or_else(|| context.meta.get_traceparent());
                 audit::prompt_refusal(
                     &self.shared.audit,
-                    &audit::correlation_id(traceparent),
+                    &audit::correlation_id(traceparent(request.meta.as_ref(), &context)),
                     (&caller.identity, caller.transport.as_str()),
                     &request.name,
                     refused.unwrap_or(Outcome::InvalidArguments),
@@ -713,11 +717,7 @@ impl ServerHandler for Warden {
     ) -> Result<ReadResourceResponse, McpError> {
         let _running = Running::start(&self.shared.in_flight);
         let caller = self.caller(&context);
-        let traceparent = request
-            .meta
-            .as_ref()
-            .and_then(|meta| meta.get_traceparent())
-            .or_else(|| context.meta.get_traceparent());
+        let traceparent = traceparent(request.meta.as_ref(), &context);
         let correlation_id = audit::correlation_id(traceparent);
         let span = tracing::info_span!(
             "warden.resource.read",
@@ -752,11 +752,7 @@ impl ServerHandler for Warden {
     ) -> Result<CallToolResponse, McpError> {
         let _running = Running::start(&self.shared.in_flight);
         let caller = self.caller(&context);
-        let traceparent = request
-            .meta
-            .as_ref()
-            .and_then(|meta| meta.get_traceparent())
-            .or_else(|| context.meta.get_traceparent());
+        let traceparent = traceparent(request.meta.as_ref(), &context);
         let correlation_id = audit::correlation_id(traceparent);
         let span = tracing::info_span!(
             "warden.tool.call",
