@@ -535,6 +535,9 @@ impl ServerHandler for Warden {
                 *list_changed = Some(true);
             }
         }
+        // `completion/complete` is answered, with no suggestions: Warden has no source of
+        // completions that would not be guesswork (rmcp's default handler answers it).
+        capabilities.completions = Some(Default::default());
         if !self.served().resources.is_empty() {
             // No `subscribe`, no `listChanged`: Warden offers no change notifications.
             capabilities.resources = Some(ResourcesCapability::default());

@@ -131,3 +131,16 @@ fn a_changed_or_invalid_prompt_file_refuses_the_start() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn completion_requests_get_an_empty_list() {
+    let client = client(&prompt_manifest()).await;
+    let capabilities = client.peer_info().unwrap().capabilities.clone();
+    assert!(capabilities.completions.is_some(), "{capabilities:?}");
+    let completion = client
+        .complete_prompt_argument("review", "focus", "sec", None)
+        .await
+        .unwrap();
+    assert!(completion.values.is_empty(), "{completion:?}");
+    client.cancel().await.unwrap();
+}
