@@ -433,10 +433,9 @@ impl Sandbox {
                 result = tokio::time::timeout(limits.timeout, run) => Some(result),
                 () = cancel.cancelled() => None,
             };
-            drop(slot);
-            (store, result)
+            (store, result, slot)
         });
-        let (store, result) = match task.await {
+        let (store, result, slot) = match task.await {
             Ok(done) => done,
             Err(error) => {
                 return CallReport {
@@ -453,6 +452,9 @@ impl Sandbox {
 
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
         let mut state = store.into_data();
+        // The instance went back to the pool with the store: only now may another call take
+        // the slot, so the pool never holds more instances than there are slots.
+        drop(slot);
         state.notifier.finish();
         log_output(target.tool, "stdout", &stdout, &self.redactor);
         log_output(target.tool, "stderr", &stderr, &self.redactor);
@@ -485,13 +487,12 @@ impl Sandbox {
 /// slots reserved once, with copy-on-write memory images, instead of an mmap and munmap
 /// per call.
 ///
-/// A call's slot of `max_concurrent_calls` is released just before its store is dropped, so
-/// the pool holds twice as many instances. Components built for wasm32-wasip2 have a few
+/// A call holds its slot of `max_concurrent_calls` until its store is dropped, so the pool
+/// needs one instance per slot (two spare). Components built for wasm32-wasip2 have a few
 /// core instances each (the program and its shims); the pool allows 16 on average.
 fn pool(max_concurrent_calls: usize, largest_memory: u64) -> PoolingAllocationConfig {
     let instances = u32::try_from(max_concurrent_calls)
         .unwrap_or(u32::MAX)
-        .saturating_mul(2)
         .saturating_add(2);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(instances)
