@@ -191,14 +191,9 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o700);
         let digest = Sha256Digest::of(EMPTY);
-        assert_eq!(
-            cache.load(&engine, &digest, EMPTY).unwrap().1,
-            Source::Compiled
-        );
-        assert_eq!(
-            cache.load(&engine, &digest, EMPTY).unwrap().1,
-            Source::Cached
-        );
+        let load = || cache.load(&engine, &digest, EMPTY).unwrap().1;
+        assert_eq!(load(), Source::Compiled);
+        assert_eq!(load(), Source::Cached);
 
         // A tampered artifact is not deserialized: it is compiled again, and replaced.
         let artifact = std::fs::read_dir(dir.path().join("c"))
@@ -210,14 +205,8 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         std::fs::write(&artifact, bytes).unwrap();
-        assert_eq!(
-            cache.load(&engine, &digest, EMPTY).unwrap().1,
-            Source::Compiled
-        );
-        assert_eq!(
-            cache.load(&engine, &digest, EMPTY).unwrap().1,
-            Source::Cached
-        );
+        assert_eq!(load(), Source::Compiled);
+        assert_eq!(load(), Source::Cached);
     }
 
     #[test]

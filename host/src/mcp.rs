@@ -505,7 +505,8 @@ impl ServerHandler for Warden {
     )]
     fn get_info(&self) -> ServerConfig {
         let changes = self.shared.listeners.announced.load(Ordering::SeqCst);
-        let mut capabilities = if self.served().prompts.is_empty() && !changes {
+        let served = self.served();
+        let mut capabilities = if served.prompts.is_empty() && !changes {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_logging()
@@ -538,7 +539,7 @@ impl ServerHandler for Warden {
         // `completion/complete` is answered, with no suggestions: Warden has no source of
         // completions that would not be guesswork (rmcp's default handler answers it).
         capabilities.completions = Some(Default::default());
-        if !self.served().resources.is_empty() {
+        if !served.resources.is_empty() {
             // No `subscribe`, no `listChanged`: Warden offers no change notifications.
             capabilities.resources = Some(ResourcesCapability::default());
         }

@@ -40,6 +40,11 @@ fn component(id: &str, name: &str) -> String {
     )
 }
 
+/// The `echo` and `text` components: the catalog each test grows into.
+fn echo_and_text() -> String {
+    format!("{}{}", component("echo", "echo"), component("text", "text"))
+}
+
 const AUDIT: &str = "[audit]\npath = \"audit.jsonl\"\n\n";
 
 /// A manifest serving `echo`, with an audit file, and its lock.
@@ -141,15 +146,7 @@ async fn an_unlocked_change_is_refused_and_a_locked_one_is_reloaded_and_announce
     );
 
     // A new component the lock does not know: refused, and the old catalog keeps serving.
-    std::fs::write(
-        &manifest.path,
-        format!(
-            "{AUDIT}{}{}",
-            component("echo", "echo"),
-            component("text", "text")
-        ),
-    )
-    .unwrap();
+    std::fs::write(&manifest.path, format!("{AUDIT}{}", echo_and_text())).unwrap();
     let refused = awaited(&manifest, "reload_rejected").await;
     let reason = refused["reason"].as_str().unwrap();
     assert!(
@@ -198,9 +195,8 @@ async fn an_unlocked_change_is_refused_and_a_locked_one_is_reloaded_and_announce
     std::fs::write(
         &manifest.path,
         format!(
-            "{AUDIT}[server]\nmax_concurrent_calls = 3\n\n{}{}",
-            component("echo", "echo"),
-            component("text", "text")
+            "{AUDIT}[server]\nmax_concurrent_calls = 3\n\n{}",
+            echo_and_text()
         ),
     )
     .unwrap();
@@ -246,15 +242,7 @@ async fn a_2026_subscription_hears_of_a_reload() {
         .unwrap();
     assert_eq!(subscription.acknowledged().tools_list_changed, Some(true));
 
-    std::fs::write(
-        &manifest.path,
-        format!(
-            "{AUDIT}{}{}",
-            component("echo", "echo"),
-            component("text", "text")
-        ),
-    )
-    .unwrap();
+    std::fs::write(&manifest.path, format!("{AUDIT}{}", echo_and_text())).unwrap();
     lock(&manifest);
     let heard = tokio::time::timeout(PATIENCE, subscription.next())
         .await
