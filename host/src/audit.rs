@@ -477,15 +477,19 @@ impl AuditLog {
             let _ = file.set_len(chain.len);
             return Err(error);
         }
-        if self.fsync == Fsync::Always {
-            file.sync_data()?;
-        } else if self.fsync == Fsync::Interval {
-            self.dirty.store(true, Ordering::Release);
-        }
+        // The record is in the file now: the chain moves on even if the fsync below fails,
+        // so that the next record follows this one rather than forking the chain.
         chain.len += bytes.len() as u64;
         chain.seq = seq;
         chain.prev = hash;
-        Ok(())
+        match self.fsync {
+            Fsync::Always => file.sync_data(),
+            Fsync::Interval => {
+                self.dirty.store(true, Ordering::Release);
+                Ok(())
+            }
+            Fsync::Never => Ok(()),
+        }
     }
 
     /// Flushes written records to stable storage if any are pending.
@@ -947,5 +951,38 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-29T02:18:38.123456Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn a_failed_fsync_refuses_the_call_but_keeps_the_chain_whole() {
+        use std::io::BufRead as _;
+        // fdatasync(2) on a FIFO fails (EINVAL) after the write itself succeeded.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let settings = AuditSettings {
+            path: Some(path.clone()),
+            fsync: Fsync::Always,
+            on_error: OnError::Refuse,
+        };
+        let log = AuditLog::open(&settings, redactor()).unwrap();
+        let mut reader = std::io::BufReader::new(File::open(&path).unwrap());
+        for i in 0..2 {
+            let record = Record::new("c", "local", "stdio", &format!("t{i}"), Outcome::Ok);
+            assert!(!log.record(record), "a failed fsync refuses the call");
+        }
+        let mut text = String::new();
+        for _ in 0..2 {
+            reader.read_line(&mut text).unwrap();
+        }
+        assert_eq!(
+            verify(text.as_bytes()),
+            Verdict::Ok { records: 2 },
+            "{text}"
+        );
     }
 }

@@ -111,7 +111,10 @@ pub async fn call_with(
                     Outcome::Failed(failure.kind()),
                     error_result(failure.to_string()),
                 ),
-                Ok(results) => shape(tool, results.first()),
+                Ok(results) => {
+                    let (outcome, result) = shape(tool, results.first());
+                    confine_embedded(tool, outcome, result, &mut record)
+                }
             };
             // A call that failed after the sandbox refused it something failed because of it.
             match (denied, outcome) {
@@ -439,6 +442,66 @@ fn shape_content(fallible: bool, value: &Val) -> (Outcome, CallToolResult) {
             error_result(format!("invalid output: {message}")),
         ),
     }
+}
+
+/// Refuses a result that embeds a resource outside the component's namespaces: a tool may
+/// not pass its content off as another component's (or any other) resource. The refusal is a
+/// security event, audited as `denied:resource` with each stray URI.
+fn confine_embedded(
+    tool: &Tool,
+    outcome: Outcome,
+    result: CallToolResult,
+    record: &mut Record,
+) -> (Outcome, CallToolResult) {
+    let strays: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|block| block.as_resource())
+        .map(|embedded| match &embedded.resource {
+            ResourceContents::TextResourceContents { uri, .. }
+            | ResourceContents::BlobResourceContents { uri, .. } => uri.as_str(),
+            // Only text and blob contents are built from a guest's value; anything else has
+            // no URI to allow.
+            _ => "",
+        })
+        .filter(|uri| !tool.namespaces.iter().any(|n| n.contains(uri)))
+        .collect();
+    if strays.is_empty() {
+        return (outcome, result);
+    }
+    let namespaces = if tool.namespaces.is_empty() {
+        "it has none".to_string()
+    } else {
+        tool.namespaces
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    tracing::warn!(
+        target: "warden::security",
+        tool = &*tool.name,
+        component = tool.component.as_str(),
+        namespaces = %namespaces,
+        "the tool embedded resources outside its component's namespaces; its result was refused: {}",
+        strays.join(", ")
+    );
+    record
+        .denials
+        .extend(strays.iter().map(|uri| crate::audit::Denial {
+            capability: "resource",
+            target: (*uri).to_string(),
+        }));
+    let message = format!(
+        "invalid output: the tool embedded the resource {}, outside component `{}`'s resource namespaces ({namespaces}); nothing was returned",
+        strays
+            .iter()
+            .map(|uri| format!("`{uri}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        tool.component
+    );
+    (Outcome::Denied("resource"), error_result(message))
 }
 
 /// A string is its own text; anything else is its JSON.

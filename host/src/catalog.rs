@@ -59,6 +59,8 @@ pub struct Tool {
     pub log_params: Vec<String>,
     /// What instruction-like text in its outputs does.
     pub output_policy: crate::policy::OutputPolicy,
+    /// The component's resource namespaces: the only URIs its results may embed.
+    pub namespaces: Arc<[crate::resources::Namespace]>,
     /// JSON Schema of the arguments.
     pub input_schema: Arc<Map<String, Value>>,
     /// JSON Schema of `structuredContent`, when the tool returns a value.
@@ -459,6 +461,11 @@ fn tool(
         confirm: settings.confirm.unwrap_or(hints.destructive),
         log_params: settings.log_params.clone(),
         output_policy: component.output_policy,
+        namespaces: component
+            .resources
+            .iter()
+            .map(|namespace| namespace.value.clone())
+            .collect(),
         input_schema: Arc::new(into_object(input)),
         output_schema: output_schema.map(|schema| Arc::new(into_object(schema))),
         output,

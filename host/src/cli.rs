@@ -191,8 +191,14 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     use tracing_subscriber::Layer as _;
+    // Audit records without an `[audit] path` go to stderr through this layer: no
+    // `WARDEN_LOG` level may drop them, so their target is always kept at `info`.
+    let audit = "warden::audit=info"
+        .parse()
+        .unwrap_or_else(|_| unreachable!("a valid directive"));
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"))
+        .add_directive(audit);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);

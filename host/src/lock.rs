@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::catalog::{Catalog, Hints, Tool};
 use crate::digest::Sha256Digest;
 use crate::grants::Access;
-use crate::policy::{Grants, Policy};
+use crate::policy::{Grants, Policy, Secret};
 use crate::resources::{ResourceServer, Resources};
 use crate::units::format_duration;
 
@@ -58,10 +58,12 @@ pub struct LockedComponent {
     /// Granted HTTP destinations, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
-    /// Granted secret names, sorted.
+    /// Granted secrets, each as `"<name> for <host>, <host>"` (the only destinations its
+    /// value may be sent to), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
-    /// The resource namespaces it serves, sorted.
+    /// Its resource namespaces (what it serves, and the only URIs its results may embed),
+    /// sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
     /// Bounds on outgoing HTTP requests.
@@ -256,13 +258,23 @@ impl Lock {
             .components
             .iter()
             .map(|component| {
-                let mut locked =
-                    locked_component(&component.sha256.value, &component.grants, &base);
+                let mut locked = locked_component(
+                    &component.sha256.value,
+                    &component.grants,
+                    &policy.secrets,
+                    &base,
+                );
+                let namespaces: BTreeSet<String> = component
+                    .resources
+                    .iter()
+                    .map(|namespace| namespace.value.to_string())
+                    .collect();
+                locked.resources = namespaces.into_iter().collect();
                 if let Some(server) = resources
                     .servers()
                     .find(|server| server.component == component.id)
                 {
-                    locked_resources(server, &mut locked);
+                    locked_templates(server, &mut locked);
                 }
                 (component.id.as_str().to_string(), locked)
             })
@@ -449,7 +461,12 @@ fn read(manifest: &Path) -> Result<Option<Lock>, LockError> {
         })
 }
 
-fn locked_component(sha256: &Sha256Digest, grants: &Grants, base: &Path) -> LockedComponent {
+fn locked_component(
+    sha256: &Sha256Digest,
+    grants: &Grants,
+    secrets: &BTreeMap<String, Secret>,
+    base: &Path,
+) -> LockedComponent {
     let mut dirs: Vec<String> = grants
         .dirs
         .iter()
@@ -469,7 +486,19 @@ fn locked_component(sha256: &Sha256Digest, grants: &Grants, base: &Path) -> Lock
         .collect();
     dirs.sort();
     let hosts: BTreeSet<String> = grants.hosts.iter().map(ToString::to_string).collect();
-    let secrets: BTreeSet<String> = grants.secrets.iter().cloned().collect();
+    // A secret's hosts decide where its plaintext may go: widening them is drift too.
+    let secrets: BTreeSet<String> = grants
+        .secrets
+        .iter()
+        .map(|name| {
+            let mut hosts: Vec<String> = secrets
+                .get(name)
+                .map(|secret| secret.hosts.iter().map(ToString::to_string).collect())
+                .unwrap_or_default();
+            hosts.sort();
+            format!("{name} for {}", hosts.join(", "))
+        })
+        .collect();
     LockedComponent {
         sha256: sha256.to_string(),
         dirs,
@@ -487,10 +516,8 @@ fn locked_component(sha256: &Sha256Digest, grants: &Grants, base: &Path) -> Lock
     }
 }
 
-/// Adds a component's namespaces and templates to its lock entry.
-fn locked_resources(server: &ResourceServer, locked: &mut LockedComponent) {
-    let namespaces: BTreeSet<String> = server.namespaces.iter().map(ToString::to_string).collect();
-    locked.resources = namespaces.into_iter().collect();
+/// Adds the templates of a component that serves resources to its lock entry.
+fn locked_templates(server: &ResourceServer, locked: &mut LockedComponent) {
     locked.resource_templates = server
         .templates
         .iter()
@@ -704,12 +731,17 @@ fn tool_changes(subject: &str, old: &LockedTool, new: &LockedTool, changes: &mut
         ));
     }
     if old.input_schema != new.input_schema {
-        push("input schema changed".into());
+        push(format!(
+            "input schema changed: sha256 {} → {} (`warden inspect` shows the new one)",
+            old.input_schema, new.input_schema
+        ));
     }
     match (&old.output_schema, &new.output_schema) {
         (None, Some(_)) => push("output schema added".into()),
         (Some(_), None) => push("output schema removed".into()),
-        (old, new) if old != new => push("output schema changed".into()),
+        (Some(old), Some(new)) if old != new => push(format!(
+            "output schema changed: sha256 {old} → {new} (`warden inspect` shows the new one)"
+        )),
         _ => {}
     }
     if old.annotations != new.annotations {
@@ -883,6 +915,7 @@ mod tests {
         echo.dirs.push("/data read-write from data".into());
         echo.hosts.clear();
         echo.env.insert("MODE".into(), "slow".into());
+        echo.secrets.push("db for https://db.example.org".into());
         echo.http.connect_timeout = "2s".into();
         let tool = new.tools.get_mut("echo_echo").unwrap();
         tool.description = Some("Say it.".into());
@@ -904,10 +937,11 @@ mod tests {
             "  component `echo`: binary changed: sha256 {} → {}\n\
              \x20 component `echo`: dirs: added /data read-write from data\n\
              \x20 component `echo`: hosts: removed https://example.org\n\
+             \x20 component `echo`: secrets: added db for https://db.example.org\n\
              \x20 component `echo`: env: added MODE=slow; removed MODE=fast\n\
              \x20 component `echo`: http limits: connect 5s, first byte 10s, between bytes 10s, response 4 MiB → connect 2s, first byte 10s, between bytes 10s, response 4 MiB\n\
              \x20 tool `echo_echo`: description changed\n      old: Say it \"back\".\n        Twice.\n      new: Say it.\n\
-             \x20 tool `echo_echo`: input schema changed\n\
+             \x20 tool `echo_echo`: input schema changed: sha256 {} → {} (`warden inspect` shows the new one)\n\
              \x20 tool `echo_echo`: output schema removed\n\
              \x20 tool `echo_echo`: annotations: [readOnlyHint] → [destructiveHint, openWorldHint]\n\
              \x20 tool `echo_echo`: confirm: false → true\n\
@@ -916,6 +950,8 @@ mod tests {
              \x20 prompt `review`: file changed: sha256 {} → {}\n",
             "a".repeat(64),
             "b".repeat(64),
+            "1".repeat(64),
+            "3".repeat(64),
             "e".repeat(64),
             "c".repeat(64),
             "d".repeat(64),

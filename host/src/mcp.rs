@@ -77,6 +77,9 @@ pub struct Changed {
     pub tools: bool,
     /// Some prompt was added, removed or changed.
     pub prompts: bool,
+    /// Some component that serves resources was added, removed, or changed its binary,
+    /// namespaces or templates.
+    pub resources: bool,
 }
 
 /// The clients to tell when the lists change: legacy sessions (told on their session) and
@@ -105,6 +108,9 @@ impl Listeners {
             if changed.prompts {
                 let _ = peer.notify_prompt_list_changed().await;
             }
+            if changed.resources {
+                let _ = peer.notify_resource_list_changed().await;
+            }
         }
         let streams: Vec<_> = lock(&self.streams).clone();
         for sink in streams {
@@ -113,6 +119,9 @@ impl Listeners {
             }
             if changed.prompts {
                 let _ = sink.notify_prompt_list_changed().await;
+            }
+            if changed.resources {
+                let _ = sink.notify_resource_list_changed().await;
             }
         }
     }
@@ -196,7 +205,7 @@ impl Warden {
         )
     }
 
-    /// Announces `listChanged` for tools and prompts: the catalog may be reloaded.
+    /// Announces `listChanged` for tools, prompts and resources: the catalog may be reloaded.
     pub fn announce_list_changes(&self) {
         self.shared
             .listeners
@@ -223,6 +232,7 @@ impl Warden {
         let changed = Changed {
             tools: tool_list(&previous.catalog) != tool_list(&next.catalog),
             prompts: previous.prompts.list() != next.prompts.list(),
+            resources: previous.resources.fingerprint() != next.resources.fingerprint(),
         };
         self.shared.listeners.tell(changed).await;
         changed
@@ -539,9 +549,12 @@ impl ServerHandler for Warden {
         // `completion/complete` is answered, with no suggestions: Warden has no source of
         // completions that would not be guesswork (rmcp's default handler answers it).
         capabilities.completions = Some(Default::default());
-        if !served.resources.is_empty() {
-            // No `subscribe`, no `listChanged`: Warden offers no change notifications.
-            capabilities.resources = Some(ResourcesCapability::default());
+        if !served.resources.is_empty() || changes {
+            // No `subscribe`: Warden offers no notice of a resource's contents changing, only
+            // of the list changing when the catalog is reloaded (`serve --watch`).
+            let mut resources = ResourcesCapability::default();
+            resources.list_changed = changes.then_some(true);
+            capabilities.resources = Some(resources);
         }
         let mut info = ServerConfig::new(capabilities);
         info.server_info = Implementation::new("warden", env!("CARGO_PKG_VERSION"));
@@ -568,6 +581,7 @@ impl ServerHandler for Warden {
                 SubscriptionFilter::builder()
                     .tools_list_changed()
                     .prompts_list_changed()
+                    .resources_list_changed()
                     .build()
             })
     }

@@ -171,7 +171,7 @@ fn a_changed_binary_and_input_schema_are_refused() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("  tool `c_t`: input schema changed\n"),
+        stdout.contains("  tool `c_t`: input schema changed: sha256 "),
         "{stdout}"
     );
     assert!(!stdout.contains("tool `c_t`: description"), "{stdout}");
@@ -247,6 +247,56 @@ fn added_grants_are_refused_item_by_item() {
     ] {
         assert!(stdout.contains(line), "{line:?} in {stdout}");
     }
+}
+
+#[test]
+fn an_added_output_schema_is_refused() {
+    // Tool `c_t` is echo's `ping()` (no result), then raw's `hello() -> string`: same
+    // description, same (empty) input schema, a new output schema.
+    let manifest = manifest_text("");
+    let echo = place(&manifest, "echo", "c.wasm");
+    let pinned = |sha: &str, function: &str| {
+        format!(
+            "{}[components.c.tools.{function}]\nname = \"t\"\ndescription = \"T.\"\n",
+            component("c", "c.wasm", sha)
+        )
+    };
+    std::fs::write(&manifest.path, pinned(&echo, "ping")).unwrap();
+    let stdout = drift(&manifest, || {
+        let raw = place(&manifest, "raw", "c.wasm");
+        std::fs::write(&manifest.path, pinned(&raw, "hello")).unwrap();
+    });
+    assert!(
+        stdout.contains("  tool `c_t`: output schema added\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("tool `c_t`: input schema"), "{stdout}");
+}
+
+#[test]
+fn a_secret_sent_to_more_destinations_is_refused() {
+    let grants = |secret_hosts: &str| {
+        format!(
+            "hosts = [\"https://a.example.org\", \"https://b.example.org\"]\nsecrets = [\"gh\"]\n\n\
+             [secrets.gh]\nfrom_file = \"gh.txt\"\nhosts = [{secret_hosts}]\n"
+        )
+    };
+    let base =
+        crate::support::manifest(&[("probe", "probe")], &grants("\"https://a.example.org\""));
+    std::fs::write(base.dir.path().join("gh.txt"), "ghs-value\n").unwrap();
+    let pinned = std::fs::read_to_string(&base.path).unwrap();
+    let after = pinned.replace(
+        &grants("\"https://a.example.org\""),
+        &grants("\"https://a.example.org\", \"https://b.example.org\""),
+    );
+    let stdout = refused(&base, &after);
+    assert!(
+        stdout.contains(
+            "  component `probe`: secrets: added gh for https://a.example.org, https://b.example.org; removed gh for https://a.example.org\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ghs-value"), "{stdout}");
 }
 
 #[test]

@@ -15,12 +15,13 @@ use crate::support::{
 
 const PLAINTEXT: &str = "hunter2-correct-horse-battery";
 
-/// The media plugin, a secret to redact, and `extra`.
+/// The media plugin (its results may embed `media://` resources), a secret to redact, and
+/// `extra`.
 fn media(extra: &str) -> Manifest {
     let manifest = manifest(
         &[("media", "media")],
         &format!(
-            "[secrets.db]\nfrom_file = \"db.txt\"\nhosts = [\"https://db.example.org\"]\n\n{extra}"
+            "resources = [\"media://*\"]\n\n[secrets.db]\nfrom_file = \"db.txt\"\nhosts = [\"https://db.example.org\"]\n\n{extra}"
         ),
     );
     std::fs::write(manifest.dir.path().join("db.txt"), format!("{PLAINTEXT}\n")).unwrap();
@@ -108,7 +109,7 @@ async fn content_blocks_of_each_kind() {
     let result = call(
         &client,
         "media_note",
-        json!({"uri": "notes://todo.md", "mime-type": "text/markdown; charset=utf-8", "text": "# Todo"}),
+        json!({"uri": "media://todo.md", "mime-type": "text/markdown; charset=utf-8", "text": "# Todo"}),
     )
     .await;
     let [ContentBlock::Resource(embedded)] = &result.content[..] else {
@@ -117,7 +118,7 @@ async fn content_blocks_of_each_kind() {
     assert_eq!(
         embedded.resource,
         ResourceContents::TextResourceContents {
-            uri: "notes://todo.md".into(),
+            uri: "media://todo.md".into(),
             mime_type: Some("text/markdown".into()),
             text: "# Todo".into(),
             meta: None,
@@ -127,7 +128,7 @@ async fn content_blocks_of_each_kind() {
     let result = call(
         &client,
         "media_attachment",
-        json!({"uri": "files://report.pdf", "mime-type": "application/pdf", "size": 3}),
+        json!({"uri": "media://report.pdf", "mime-type": "application/pdf", "size": 3}),
     )
     .await;
     let [ContentBlock::Resource(embedded)] = &result.content[..] else {
@@ -144,7 +145,7 @@ async fn content_blocks_of_each_kind() {
     };
     assert_eq!(
         (uri.as_str(), mime_type.as_deref(), blob.as_str()),
-        ("files://report.pdf", Some("application/pdf"), "AAAA")
+        ("media://report.pdf", Some("application/pdf"), "AAAA")
     );
 
     let result = call(&client, "media_mixed", json!({"caption": "a pixel"})).await;
@@ -182,7 +183,7 @@ async fn content_refusals_size_cap_and_redaction() {
     let result = call(
         &client,
         "media_note",
-        json!({"uri": "notes://x", "mime-type": "application/x-sh", "text": "rm -rf /"}),
+        json!({"uri": "media://x", "mime-type": "application/x-sh", "text": "rm -rf /"}),
     )
     .await;
     assert_error(&result, "`application/x-sh` is not allowed");
@@ -194,6 +195,19 @@ async fn content_refusals_size_cap_and_redaction() {
     )
     .await;
     assert_error(&result, "is not an absolute URI");
+
+    // A result may embed only URIs in the component's own namespaces.
+    let result = call(
+        &client,
+        "media_note",
+        json!({"uri": "notes://todo.md", "mime-type": "text/markdown", "text": "# Not mine"}),
+    )
+    .await;
+    assert_error(
+        &result,
+        "the tool embedded the resource `notes://todo.md`, outside component `media`'s resource namespaces (media://*)",
+    );
+    assert!(!text(&result).contains("Not mine"), "{result:?}");
 
     // 100 000 bytes are about 133 KiB of base64: over the cap, so nothing is sent.
     let result = call(
@@ -234,7 +248,7 @@ async fn content_refusals_size_cap_and_redaction() {
     let result = call(
         &client,
         "media_note",
-        json!({"uri": format!("notes://{PLAINTEXT}"), "mime-type": "text/plain", "text": "x"}),
+        json!({"uri": format!("media://{PLAINTEXT}"), "mime-type": "text/plain", "text": "x"}),
     )
     .await;
     assert!(

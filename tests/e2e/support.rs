@@ -39,6 +39,45 @@ pub fn sha256(path: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// The value of the secret `db` that the leak tests define (`[secrets.db]`).
+pub const SECRET: &str = "hunter2-correct-horse-battery";
+
+/// `secret` in every form a leak may take: raw, inside other text, base64 (standard and
+/// URL-safe), hex (both cases), percent-encoded and JSON `\u`-escaped.
+pub fn leak_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let hex = hex::encode(secret);
+    vec![
+        secret.to_string(),
+        format!("before {secret} after"),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        hex.clone(),
+        hex.to_uppercase(),
+        secret.bytes().map(|b| format!("%{b:02X}")).collect(),
+        secret
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect(),
+    ]
+}
+
+/// Credentials of well-known formats (no defined secret), each with the rule that catches it.
+pub const CREDENTIALS: [(&str, &str); 3] = [
+    ("AKIAIOSFODNN7EXAMPLE", "aws-access-token"),
+    ("ghp_Zq3Xv9LmT2rW8kPf5NbY7cJ1dH6sQ0aE4uRt", "github-pat"),
+    (
+        "postgres://admin:S3cretPassw0rd@db.internal:5432/app",
+        "url-credentials",
+    ),
+];
+
+/// A PEM private key, and the part of its body that must never be seen.
+pub const PRIVATE_KEY: (&str, &str) = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7BFUAkEXAMPLEKEYDATAxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END RSA PRIVATE KEY-----",
+    "MIIEowIBAAKCAQEA",
+);
+
 /// A temporary folder holding a manifest.
 pub struct Manifest {
     /// Keeps the folder alive.
@@ -211,6 +250,15 @@ pub struct RawServer {
 impl RawServer {
     /// Starts `warden serve` on `manifest`; stderr goes to `stderr_file` when given.
     pub fn start(manifest: &Manifest, stderr_file: Option<&Path>) -> RawServer {
+        RawServer::start_logging(manifest, stderr_file, "info")
+    }
+
+    /// Like [`RawServer::start`], with `WARDEN_LOG` set to `level`.
+    pub fn start_logging(
+        manifest: &Manifest,
+        stderr_file: Option<&Path>,
+        level: &str,
+    ) -> RawServer {
         let stderr = match stderr_file {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
             None => Stdio::null(),
@@ -219,7 +267,7 @@ impl RawServer {
             .arg("serve")
             .arg("--manifest")
             .arg(&manifest.path)
-            .env("WARDEN_LOG", "info")
+            .env("WARDEN_LOG", level)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -2,12 +2,14 @@
 //! prompts, logs), instruction-like descriptions and look-alike tool names refuse the start,
 //! and instruction-like outputs follow the component's output policy.
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::support::{RawServer, assert_error, call, client, manifest, run, text};
+use crate::support::{
+    CREDENTIALS, PRIVATE_KEY, RawServer, SECRET, assert_error, call, client, leak_forms, manifest,
+    run, text,
+};
 
-const PLAINTEXT: &str = "hunter2-correct-horse-battery";
+const PLAINTEXT: &str = SECRET;
 
 fn leaky_manifest(extra: &str) -> crate::support::Manifest {
     let manifest = manifest(
@@ -28,24 +30,7 @@ fn meta(result: &rmcp::model::CallToolResult) -> Value {
 async fn no_secret_or_credential_leaves_in_any_form() {
     let manifest = leaky_manifest("");
     let client = client(&manifest).await;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(PLAINTEXT);
-    let url_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(PLAINTEXT);
-    let hex = hex::encode(PLAINTEXT);
-    let percent: String = PLAINTEXT.bytes().map(|b| format!("%{b:02X}")).collect();
-    let escaped: String = PLAINTEXT
-        .chars()
-        .map(|c| format!("\\u{:04x}", c as u32))
-        .collect();
-    for leak in [
-        PLAINTEXT.to_string(),
-        format!("before {PLAINTEXT} after"),
-        b64,
-        url_b64,
-        hex.clone(),
-        hex.to_uppercase(),
-        percent,
-        escaped,
-    ] {
+    for leak in leak_forms(SECRET) {
         let result = call(&client, "echo_echo", json!({"message": leak})).await;
         let everything = serde_json::to_string(&result).unwrap();
         assert!(!everything.contains(&leak), "leaked {leak:?}: {everything}");
@@ -86,14 +71,7 @@ async fn no_secret_or_credential_leaves_in_any_form() {
     );
 
     // Credentials of well-known formats, defined secret or not.
-    for (credential, rule) in [
-        ("AKIAIOSFODNN7EXAMPLE", "aws-access-token"),
-        ("ghp_Zq3Xv9LmT2rW8kPf5NbY7cJ1dH6sQ0aE4uRt", "github-pat"),
-        (
-            "postgres://admin:S3cretPassw0rd@db.internal:5432/app",
-            "url-credentials",
-        ),
-    ] {
+    for (credential, rule) in CREDENTIALS {
         let result = call(
             &client,
             "echo_echo",
@@ -111,13 +89,9 @@ async fn no_secret_or_credential_leaves_in_any_form() {
             "{credential}: {rules}"
         );
     }
-    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7BFUAkEXAMPLEKEYDATAxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END RSA PRIVATE KEY-----";
+    let (key, body) = PRIVATE_KEY;
     let result = call(&client, "echo_echo", json!({"message": key})).await;
-    assert!(
-        !text(&result).contains("MIIEowIBAAKCAQEA"),
-        "{}",
-        text(&result)
-    );
+    assert!(!text(&result).contains(body), "{}", text(&result));
 
     // A clean result carries no redaction note.
     let result = call(&client, "echo_echo", json!({"message": "nothing to see"})).await;

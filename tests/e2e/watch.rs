@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, ServerNotification, SubscriptionFilter};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, NotificationContext, RunningService};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, NotificationContext, RunningService, Subscription,
+};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
@@ -227,28 +229,19 @@ async fn an_unlocked_change_is_refused_and_a_locked_one_is_reloaded_and_announce
 #[tokio::test]
 async fn a_2026_subscription_hears_of_a_reload() {
     let manifest = locked_echo();
-    let client = ()
-        .serve_with_lifecycle(
-            TokioChildProcess::new(watching(&manifest)).unwrap(),
-            ClientLifecycleMode::Discover {
-                preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
-            },
-        )
-        .await
-        .unwrap();
+    let client = modern_client(&manifest).await;
     let mut subscription = client
         .listen(SubscriptionFilter::builder().tools_list_changed().build())
         .await
         .unwrap();
     assert_eq!(subscription.acknowledged().tools_list_changed, Some(true));
 
-    std::fs::write(&manifest.path, format!("{AUDIT}{}", echo_and_text())).unwrap();
-    lock(&manifest);
-    let heard = tokio::time::timeout(PATIENCE, subscription.next())
-        .await
-        .expect("a notification on the subscription")
-        .unwrap()
-        .expect("the subscription is open");
+    let heard = approve_and_hear(
+        &manifest,
+        &format!("{AUDIT}{}", echo_and_text()),
+        &mut subscription,
+    )
+    .await;
     assert!(
         matches!(heard, ServerNotification::ToolListChangedNotification(_)),
         "{heard:?}"
@@ -257,6 +250,74 @@ async fn a_2026_subscription_hears_of_a_reload() {
     assert!(
         names.iter().any(|name| name.starts_with("text_")),
         "{names:?}"
+    );
+    awaited(&manifest, "catalog_reloaded").await;
+}
+
+/// Writes `served` as the manifest, approves it with `warden lock`, and returns the next
+/// notice on `subscription`.
+async fn approve_and_hear(
+    manifest: &Manifest,
+    served: &str,
+    subscription: &mut Subscription,
+) -> ServerNotification {
+    std::fs::write(&manifest.path, served).unwrap();
+    lock(manifest);
+    tokio::time::timeout(PATIENCE, subscription.next())
+        .await
+        .expect("a notification on the subscription")
+        .unwrap()
+        .expect("the subscription is open")
+}
+
+/// A 2026-07-28 client of `serve --watch` on `manifest`.
+async fn modern_client(manifest: &Manifest) -> RunningService<RoleClient, ()> {
+    ().serve_with_lifecycle(
+        TokioChildProcess::new(watching(manifest)).unwrap(),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_reload_that_adds_resources_is_announced() {
+    let manifest = locked_echo();
+    let client = modern_client(&manifest).await;
+    let mut subscription = client
+        .listen(
+            SubscriptionFilter::builder()
+                .resources_list_changed()
+                .build(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        subscription.acknowledged().resources_list_changed,
+        Some(true)
+    );
+
+    let served = format!(
+        "{AUDIT}{}{}resources = [\"rogue://*\"]\n",
+        component("echo", "echo"),
+        component("rogue", "rogue")
+    );
+    let heard = approve_and_hear(&manifest, &served, &mut subscription).await;
+    assert!(
+        matches!(
+            heard,
+            ServerNotification::ResourceListChangedNotification(_)
+        ),
+        "{heard:?}"
+    );
+    let listed = client.list_all_resources().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|resource| resource.uri == "rogue://a.txt"),
+        "{listed:?}"
     );
     awaited(&manifest, "catalog_reloaded").await;
 }

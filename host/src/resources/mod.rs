@@ -80,9 +80,9 @@ impl Resources {
     /// templates (in a sandbox with nothing granted, under its limits).
     ///
     /// # Errors
-    /// A component that exports the interface without a `resources` grant, one granted
-    /// `resources` that does not export it, a failed `resource-templates` call, or a template
-    /// outside the component's namespaces: each a diagnostic at the component.
+    /// A component that exports the interface without a `resources` grant, a failed
+    /// `resource-templates` call, or a template outside the component's namespaces: each a
+    /// diagnostic at the component.
     pub fn load(
         sandbox: &Sandbox,
         manifest: &Path,
@@ -104,13 +104,9 @@ impl Resources {
                     ));
                     continue;
                 }
-                (None, false) => {
-                    errors.push(diagnostic(
-                        format!("component `{id}` is given resource namespaces but does not export warden:tool/resources"),
-                        "remove `resources`, or load a build of the component that serves resources".into(),
-                    ));
-                    continue;
-                }
+                // Namespaces of a component that serves nothing only bound the URIs its
+                // tools' results may embed.
+                (None, false) => continue,
                 (Some(exports), false) => exports,
             };
             let mut server = ResourceServer {
@@ -158,6 +154,22 @@ impl Resources {
         } else {
             Err(errors)
         }
+    }
+
+    /// What a client can tell of the servers without reading: each component's id,
+    /// digest, namespaces and templates. A reload that changes it changes the lists.
+    pub fn fingerprint(&self) -> Vec<(&str, &Sha256Digest, &[Namespace], &[Template])> {
+        self.servers
+            .iter()
+            .map(|server| {
+                (
+                    server.component.as_str(),
+                    &server.digest,
+                    &server.namespaces[..],
+                    &server.templates[..],
+                )
+            })
+            .collect()
     }
 
     /// Whether no component serves resources.
@@ -540,6 +552,10 @@ impl ResourceServer {
         let mut rules = std::collections::BTreeSet::new();
         let mut report = Report::default();
         for part in parts {
+            let shown = sandbox
+                .redactor()
+                .redact_str(&part.uri, &mut report)
+                .into_owned();
             let item = match part.body {
                 guest::Body::Text(text) => {
                     let findings: Vec<&'static str> = lint::lint_output(&text)
@@ -560,26 +576,20 @@ impl ResourceServer {
                         }
                     };
                     ResourceContents::TextResourceContents {
-                        uri: sandbox
-                            .redactor()
-                            .redact_str(&part.uri, &mut report)
-                            .into_owned(),
+                        meta: Some(self.provenance(Some(&shown))),
+                        uri: shown,
                         mime_type: part.mime_type,
                         text: sandbox
                             .redactor()
                             .redact_str(&text, &mut report)
                             .into_owned(),
-                        meta: Some(self.provenance(Some(&part.uri))),
                     }
                 }
                 guest::Body::Blob(bytes) => ResourceContents::BlobResourceContents {
-                    uri: sandbox
-                        .redactor()
-                        .redact_str(&part.uri, &mut report)
-                        .into_owned(),
+                    meta: Some(self.provenance(Some(&shown))),
+                    uri: shown,
                     mime_type: part.mime_type,
                     blob: base64::engine::general_purpose::STANDARD.encode(bytes),
-                    meta: Some(self.provenance(Some(&part.uri))),
                 },
             };
             contents.push(item);
@@ -612,7 +622,8 @@ impl ResourceServer {
                 json!({"count": report.count, "rules": report.rules}),
             );
         }
-        meta.extend(self.provenance(Some(uri)).0);
+        let read = sandbox.redactor().redact_str(uri, &mut report).into_owned();
+        meta.extend(self.provenance(Some(&read)).0);
         let mut result = ReadResourceResult::new(contents).with_cache_scope(CacheScope::Private);
         result.meta = Some(MetaObject(meta));
         let size = serde_json::to_vec(&result).map_or(usize::MAX, |bytes| bytes.len());
