@@ -21,6 +21,16 @@ use crate::values;
 /// Arguments nested deeper than this are refused before schema validation.
 pub const MAX_ARGUMENT_DEPTH: usize = 64;
 
+/// What a call came to.
+#[derive(Debug)]
+pub enum Called {
+    /// Its result.
+    Done(CallToolResult),
+    /// The tool stopped to ask the human this (2026-07-28): the call answers
+    /// `input_required`, and runs again when the client sends the answer.
+    Asked(crate::elicit::Question),
+}
+
 /// Calls `tool` with `arguments`: never a protocol error; every failure is an `isError` result.
 ///
 /// The call's audit record is written before the result is returned; if it cannot be and
@@ -34,7 +44,7 @@ pub async fn call(
     audit: &AuditLog,
     correlation_id: &str,
 ) -> CallToolResult {
-    call_with(
+    let called = call_with(
         caller,
         tool,
         sandbox,
@@ -44,11 +54,16 @@ pub async fn call(
         correlation_id,
         CallExtras::default(),
     )
-    .await
+    .await;
+    match called {
+        Called::Done(result) => result,
+        Called::Asked(_) => unreachable!("a call with no channel for questions never stops to ask"),
+    }
 }
 
-/// Like [`call`], with `extras`: where the guest's log messages and progress go, and the
-/// request's cancellation (a cancelled call is audited as `cancelled`).
+/// Like [`call`], with `extras`: where the guest's log messages and progress go, how its
+/// questions reach the human, and the request's cancellation (a cancelled call is audited as
+/// `cancelled`; one that stopped to ask, as `input_required`).
 #[allow(
     clippy::too_many_arguments,
     reason = "the arguments of `call`, plus the extras"
@@ -62,7 +77,7 @@ pub async fn call_with(
     audit: &AuditLog,
     correlation_id: &str,
     extras: CallExtras,
-) -> CallToolResult {
+) -> Called {
     let redactor = sandbox.redactor();
     let started = Instant::now();
     let mut record = Record::new(
@@ -84,7 +99,7 @@ pub async fn call_with(
     ) {
         Err(message) => (Outcome::InvalidArguments, error_result(message)),
         Ok(params) => {
-            let report = sandbox
+            let mut report = sandbox
                 .call_with(
                     CallTarget {
                         tool: &tool.name,
@@ -100,6 +115,18 @@ pub async fn call_with(
                 .await;
             record.fuel_used = report.fuel_used;
             record.peak_memory = report.peak_memory;
+            if let (Err(Failure::NeedsAnswer), Some(question)) =
+                (&report.outcome, report.question.take())
+            {
+                record.outcome = Outcome::Failed(Failure::NeedsAnswer.kind());
+                record.denials = report.denials;
+                record.duration = started.elapsed();
+                return if audit.record(record) {
+                    Called::Asked(question)
+                } else {
+                    Called::Done(audit_unavailable())
+                };
+            }
             let denied = report.denials.first().map(|denial| denial.capability);
             record.denials = report.denials;
             let (outcome, result) = match report.outcome {
@@ -142,11 +169,16 @@ pub async fn call_with(
     record.outcome = outcome;
     record.duration = started.elapsed();
     if !audit.record(record) {
-        return error_result(
-            "audit log unavailable: the call's audit record could not be written, so its result is withheld".into(),
-        );
+        return Called::Done(audit_unavailable());
     }
-    result
+    Called::Done(result)
+}
+
+/// The result of a call whose audit record could not be written (`on_error = "refuse"`).
+fn audit_unavailable() -> CallToolResult {
+    error_result(
+        "audit log unavailable: the call's audit record could not be written, so its result is withheld".into(),
+    )
 }
 
 /// Replaces a result larger than `limit` (as JSON) by an error: no partial output is sent.

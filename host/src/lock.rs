@@ -66,6 +66,9 @@ pub struct LockedComponent {
     /// sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Whether its tools may ask the human questions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub elicitation: bool,
     /// Bounds on outgoing HTTP requests.
     pub http: LockedHttp,
     /// The environment it sees (plain config, never secrets).
@@ -511,6 +514,7 @@ fn locked_component(
             max_response_bytes: grants.http.max_response_bytes.to_string(),
         },
         env: grants.env.iter().cloned().collect(),
+        elicitation: grants.elicitation,
         resources: Vec::new(),
         resource_templates: BTreeMap::new(),
     }
@@ -659,6 +663,12 @@ fn component_changes(
     if old.http != new.http {
         push(format!("http limits: {} → {}", old.http, new.http));
     }
+    if old.elicitation != new.elicitation {
+        push(format!(
+            "elicitation: {} → {}",
+            old.elicitation, new.elicitation
+        ));
+    }
     if let Some(what) = list_change("resources", &old.resources, &new.resources) {
         push(what);
     }
@@ -788,6 +798,7 @@ mod tests {
             dirs: vec!["/notes read-only from examples/notes".into()],
             hosts: vec!["https://example.org".into()],
             secrets: Vec::new(),
+            elicitation: false,
             http: LockedHttp {
                 connect_timeout: "5s".into(),
                 first_byte_timeout: "10s".into(),
@@ -916,6 +927,7 @@ mod tests {
         echo.hosts.clear();
         echo.env.insert("MODE".into(), "slow".into());
         echo.secrets.push("db for https://db.example.org".into());
+        echo.elicitation = true;
         echo.http.connect_timeout = "2s".into();
         let tool = new.tools.get_mut("echo_echo").unwrap();
         tool.description = Some("Say it.".into());
@@ -940,6 +952,7 @@ mod tests {
              \x20 component `echo`: secrets: added db for https://db.example.org\n\
              \x20 component `echo`: env: added MODE=slow; removed MODE=fast\n\
              \x20 component `echo`: http limits: connect 5s, first byte 10s, between bytes 10s, response 4 MiB → connect 2s, first byte 10s, between bytes 10s, response 4 MiB\n\
+             \x20 component `echo`: elicitation: false → true\n\
              \x20 tool `echo_echo`: description changed\n      old: Say it \"back\".\n        Twice.\n      new: Say it.\n\
              \x20 tool `echo_echo`: input schema changed: sha256 {} → {} (`warden inspect` shows the new one)\n\
              \x20 tool `echo_echo`: output schema removed\n\

@@ -14,6 +14,7 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool,
 };
+use rmcp::model::{ElicitRequest, ElicitResult, InputRequest, InputRequests, InputRequiredResult};
 use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceRequestParams,
     ReadResourceResponse, ResourcesCapability,
@@ -29,9 +30,11 @@ use crate::authorize::{Authorizer, Caller, Refusal, Transport};
 use crate::call;
 use crate::catalog::{Catalog, Tool};
 use crate::clients::{Allowed, ClientLimits};
-use crate::confirm::{Confirmations, StateEcho, Verdict};
+use crate::confirm::{Retry, Verdict};
+use crate::elicit::{Channel, Questions};
 use crate::policy::ServerSettings;
 use crate::prompts::Prompts;
+use crate::request_state::{Binding, Continuation, RequestStates};
 use crate::resources::Resources;
 use crate::sandbox::Sandbox;
 
@@ -51,7 +54,7 @@ struct Shared {
     settings: ServerSettings,
     stdio: Caller,
     authorizer: Arc<Authorizer>,
-    confirmations: Confirmations,
+    states: RequestStates,
     in_flight: InFlight,
     audit: Arc<AuditLog>,
     listeners: Listeners,
@@ -184,7 +187,7 @@ impl Warden {
                 settings,
                 stdio: Caller::of(stdio, Transport::Stdio),
                 authorizer: Arc::default(),
-                confirmations: Confirmations::new()?,
+                states: RequestStates::new()?,
                 in_flight: InFlight::default(),
                 audit,
                 listeners: Listeners::default(),
@@ -348,6 +351,16 @@ impl Warden {
     ) -> Result<CallToolResponse, McpError> {
         let shared = &*self.shared;
         let arguments = request.arguments.take().unwrap_or_default();
+        let refuse = |outcome| {
+            self.refused(
+                caller,
+                correlation_id,
+                &tool.name,
+                Some(tool),
+                outcome,
+                &arguments,
+            );
+        };
         if let Some(refusal) =
             self.missing_capabilities(caller, tool, context, correlation_id, &arguments)
         {
@@ -368,45 +381,54 @@ impl Warden {
             }
             .and_then(|()| shared.authorizer.tool_rate(caller, tool));
             if let Err(refusal) = rates {
-                self.refused(
-                    caller,
-                    correlation_id,
-                    &tool.name,
-                    Some(tool),
-                    Outcome::RateLimited,
-                    &arguments,
-                );
+                refuse(Outcome::RateLimited);
                 return Ok(refusal_result(&refusal).into());
             }
         }
+        // A 2026-07-28 retry continues from its sealed state, and brings the answers to the
+        // questions asked (confirmation, or the tool's own).
+        let binding = Binding::new(&caller.identity, &tool.name, &arguments);
+        let continuation = match request.request_state.as_deref().filter(|_| modern) {
+            Some(state) => match shared.states.open(state, &binding) {
+                Ok(continuation) => Some(continuation),
+                Err(error) => {
+                    let outcome = if tool.confirm {
+                        Outcome::Unconfirmed
+                    } else {
+                        Outcome::InvalidArguments
+                    };
+                    refuse(outcome);
+                    return Err(error);
+                }
+            },
+            None => None,
+        };
+        let answers = match answers(continuation.as_ref(), request.input_responses.as_ref()) {
+            Ok(answers) => answers,
+            Err(error) => {
+                refuse(Outcome::InvalidArguments);
+                return Err(error);
+            }
+        };
         if tool.confirm && call::arguments_acceptable(tool, &arguments, &shared.settings) {
-            let echo = StateEcho {
-                state: request.request_state.as_deref(),
+            let retry = Retry {
+                continuation: continuation.as_ref(),
                 responses: request.input_responses.as_ref(),
             };
-            let verdict = shared
-                .confirmations
-                .decide(
-                    tool,
-                    &caller.identity,
-                    &arguments,
-                    echo,
-                    served.sandbox.redactor(),
-                    context,
-                )
-                .await;
+            let verdict = crate::confirm::decide(
+                tool,
+                &arguments,
+                retry,
+                (&shared.states, &binding),
+                served.sandbox.redactor(),
+                context,
+            )
+            .await;
             match verdict {
                 Ok(Verdict::Accepted) => {}
                 Ok(Verdict::Ask(ask)) => return Ok(CallToolResponse::InputRequired(ask)),
                 Ok(Verdict::Declined(how)) => {
-                    self.refused(
-                        caller,
-                        correlation_id,
-                        &tool.name,
-                        Some(tool),
-                        Outcome::Declined,
-                        &arguments,
-                    );
+                    refuse(Outcome::Declined);
                     return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
                         "the human {how} the call of `{}`: it did not run",
                         tool.name
@@ -414,25 +436,11 @@ impl Warden {
                     .into());
                 }
                 Ok(Verdict::Unavailable(message)) => {
-                    self.refused(
-                        caller,
-                        correlation_id,
-                        &tool.name,
-                        Some(tool),
-                        Outcome::Unconfirmed,
-                        &arguments,
-                    );
+                    refuse(Outcome::Unconfirmed);
                     return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
                 }
                 Err(error) => {
-                    self.refused(
-                        caller,
-                        correlation_id,
-                        &tool.name,
-                        Some(tool),
-                        Outcome::Unconfirmed,
-                        &arguments,
-                    );
+                    refuse(Outcome::Unconfirmed);
                     return Err(error);
                 }
             }
@@ -444,19 +452,12 @@ impl Warden {
         {
             Ok(admission) => admission,
             Err(refusal) => {
-                self.refused(
-                    caller,
-                    correlation_id,
-                    &tool.name,
-                    Some(tool),
-                    Outcome::Busy,
-                    &arguments,
-                );
+                refuse(Outcome::Busy);
                 return Ok(refusal_result(&refusal).into());
             }
         };
-        let (extras, forwarder) = self.call_extras(tool, context);
-        let result = call::call_with(
+        let (extras, forwarder) = self.call_extras(tool, context, answers.clone());
+        let called = call::call_with(
             caller,
             tool,
             &served.sandbox,
@@ -472,8 +473,86 @@ impl Warden {
         if let Err(error) = forwarder.await {
             tracing::debug!(%error, "the notification forwarder failed");
         }
-        Ok(result.into())
+        match called {
+            call::Called::Done(result) => Ok(result.into()),
+            call::Called::Asked(question) => {
+                // Whoever got this far was confirmed (or needed no confirmation).
+                let next = Continuation {
+                    confirmed: tool.confirm,
+                    answers,
+                };
+                let state = shared.states.seal(&next, &binding)?;
+                let mut requests = InputRequests::new();
+                requests.insert(
+                    question.key,
+                    InputRequest::Elicitation(ElicitRequest::new(question.params)),
+                );
+                Ok(CallToolResponse::InputRequired(InputRequiredResult::new(
+                    Some(requests),
+                    Some(state),
+                )))
+            }
+        }
     }
+}
+
+/// The answers a 2026-07-28 retry brings: those its state carried, and its `inputResponses`
+/// (except the confirmation's), each of which must be an elicitation result.
+///
+/// # Errors
+/// `-32602` naming a response that is not an elicitation result.
+fn answers(
+    continuation: Option<&Continuation>,
+    responses: Option<&rmcp::model::InputResponses>,
+) -> Result<std::collections::BTreeMap<String, ElicitResult>, McpError> {
+    let mut answers = continuation
+        .map(|continuation| continuation.answers.clone())
+        .unwrap_or_default();
+    for (key, value) in responses.into_iter().flatten() {
+        if key == crate::confirm::INPUT_KEY {
+            continue;
+        }
+        let answer = serde_json::from_value::<ElicitResult>(value.clone()).map_err(|error| {
+            McpError::invalid_params(
+                format!("inputResponses.{key} is not an elicitation result ({error})"),
+                None,
+            )
+        })?;
+        answers.insert(key.clone(), answer);
+    }
+    Ok(answers)
+}
+
+/// How a call of `tool` asks the human: a request on the session (2025-11-25), or
+/// `input_required` with `answers` known so far (2026-07-28) when the client can answer.
+fn questions(
+    tool: &Tool,
+    context: &RequestContext<RoleServer>,
+    answers: std::collections::BTreeMap<String, ElicitResult>,
+) -> Questions {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+    let channel = if !modern {
+        Channel::Request(context.peer.clone())
+    } else if context
+        .client_capabilities()
+        .is_some_and(|caps| crate::confirm::can_elicit_form(&caps))
+    {
+        Channel::Retry
+    } else {
+        Channel::Closed(
+            "the client cannot answer questions (it did not declare the elicitation capability)"
+                .into(),
+        )
+    };
+    let asker = format!(
+        "The tool `{}` (component `{}`, sha256 {})",
+        tool.name,
+        tool.component,
+        &tool.digest.to_string()[..16]
+    );
+    Questions::new(channel, answers, asker, tool.limits.timeout)
 }
 
 /// A request's W3C `traceparent`: from its own `_meta`, else from the transport's context.
@@ -857,12 +936,14 @@ impl Warden {
         .into()))
     }
 
-    /// The notifier (log level, progress token) and cancellation of one call, and the task
-    /// that forwards its notifications to the client.
+    /// The notifier (log level, progress token), cancellation and questions (with the
+    /// `answers` known so far) of one call, and the task that forwards its notifications to
+    /// the client.
     fn call_extras(
         &self,
         tool: &Tool,
         context: &RequestContext<RoleServer>,
+        answers: std::collections::BTreeMap<String, ElicitResult>,
     ) -> (crate::sandbox::CallExtras, tokio::task::JoinHandle<()>) {
         let token = context.meta.get_progress_token();
         let level = context.meta.log_level().or_else(|| {
@@ -882,6 +963,7 @@ impl Warden {
         let extras = crate::sandbox::CallExtras {
             notifier,
             cancel: Some(context.ct.clone()),
+            questions: questions(tool, context, answers),
         };
         (extras, forwarder)
     }

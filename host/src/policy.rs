@@ -77,6 +77,8 @@ pub struct Grants {
     pub env: Vec<(String, String)>,
     /// Bounds on outgoing requests.
     pub http: HttpLimits,
+    /// Whether its tools may ask the human questions (`warden:tool/elicitation`).
+    pub elicitation: bool,
 }
 
 impl Grants {
@@ -984,6 +986,7 @@ fn component_grants(
     if let Some(http) = &component.http {
         grants.http = http_limits(http, &key(&["http"]), map, errors);
     }
+    grants.elicitation = component.elicitation.unwrap_or(false);
     grants
 }
 

@@ -10,6 +10,8 @@
 //! - [`log`] writes to the Warden server's log, and to the MCP client when it asked for log
 //!   messages.
 //! - [`progress`] reports a long call's progress to the client.
+//! - [`elicitation`] asks the human a question through the client (when the operator grants
+//!   `elicitation = true`).
 //! - [`Content`] (in [`content`]) is what a tool returns to answer with content blocks:
 //!   text, images, audio, embedded resources.
 //! - [`http`] sends HTTP requests through `wasi:http/outgoing-handler`, to the hosts the
@@ -77,6 +79,7 @@
 
 mod bindings;
 pub mod content;
+pub mod elicitation;
 pub mod http;
 pub mod log;
 mod panic;
@@ -110,9 +113,9 @@ pub use wit_bindgen;
 /// - `wit_bindgen::generate!` for the world, in a hidden module whose items are imported at the
 ///   crate root: the `Guest` traits, the types of the world and of its interfaces, the
 ///   `exports::..` modules, and bindings for any imports. `warden:tool/log`,
-///   `warden:tool/secrets`, `warden:tool/progress` and `warden:tool/content` are not
-///   generated again: they are the SDK's (use [`log`], [`secrets`], [`progress`] and
-///   [`Content`]). The world must `include warden:tool/tool@0.1.0;`.
+///   `warden:tool/secrets`, `warden:tool/progress`, `warden:tool/content` and
+///   `warden:tool/elicitation` are not generated again: they are the SDK's (use [`log`],
+///   [`secrets`], [`progress`], [`Content`] and [`elicitation`]). The world must `include warden:tool/tool@0.1.0;`.
 /// - the export of `Type` for every exported function.
 /// - a `warden-docs` custom section: JSON with the doc comments of every exported function, its
 ///   parameter types and its result type, which the host shows to MCP clients.
@@ -126,6 +129,7 @@ pub use warden_sdk_macros::tool;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bindings::warden::tool::content as content_bindings;
+    pub use crate::bindings::warden::tool::elicitation as elicitation_bindings;
     pub use crate::bindings::warden::tool::log as log_bindings;
     pub use crate::bindings::warden::tool::progress as progress_bindings;
     pub use crate::bindings::warden::tool::secrets as secrets_bindings;

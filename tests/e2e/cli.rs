@@ -10,7 +10,7 @@ fn the_example_manifest_checks_clean() {
     let (code, stdout, stderr) = run(&["check", "--manifest", manifest.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("ok: 6 component(s), 31 tool(s)"),
+        stdout.contains("ok: 6 component(s), 33 tool(s)"),
         "{stdout}"
     );
     assert!(

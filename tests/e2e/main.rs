@@ -6,6 +6,7 @@ mod calls;
 mod capabilities;
 mod cli;
 mod confirm;
+mod elicit;
 mod http;
 mod httpd;
 mod limits;

@@ -8,16 +8,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::http::{Http, free_port, start};
-use crate::support::{Manifest, RawServer, manifest, manifest_text, plugin, run, sha256};
-
-/// The `_meta` of a 2026-07-28 request (no initialize handshake).
-fn modern_meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "e2e", "version": "0"},
-    })
-}
+use crate::support::{
+    Manifest, RawServer, manifest, manifest_text, modern_meta, plugin, run, sha256,
+};
 
 /// A folder of notes: `count` small ones (`n01.md`, ...), one below a folder, and one holding
 /// a credential.
@@ -246,7 +239,7 @@ async fn unknown_uris_get_the_error_code_of_each_era() {
             &mut modern,
             id,
             "resources/read",
-            json!({"uri": uri, "_meta": modern_meta()}),
+            json!({"uri": uri, "_meta": modern_meta(json!({}))}),
         )
         .await;
         assert_eq!(reply["error"]["code"], -32602, "2026-07-28, {uri}: {reply}");
@@ -255,7 +248,7 @@ async fn unknown_uris_get_the_error_code_of_each_era() {
         &mut modern,
         3,
         "resources/read",
-        json!({"uri": "notes://n01.md", "_meta": modern_meta()}),
+        json!({"uri": "notes://n01.md", "_meta": modern_meta(json!({}))}),
     )
     .await;
     assert_eq!(
@@ -267,7 +260,7 @@ async fn unknown_uris_get_the_error_code_of_each_era() {
         &mut modern,
         4,
         "resources/list",
-        json!({"_meta": modern_meta()}),
+        json!({"_meta": modern_meta(json!({}))}),
     )
     .await;
     assert!(

@@ -10,7 +10,8 @@ use rmcp::model::{ContentBlock, ElicitationAction, ResourceContents};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Human, Manifest, RawServer, assert_error, call, client, client_as, manifest, run, text,
+    Human, Manifest, RawServer, assert_error, call, call_request, client, client_as, manifest,
+    modern_meta, run, text, until_response,
 };
 
 const PLAINTEXT: &str = "hunter2-correct-horse-battery";
@@ -26,37 +27,6 @@ fn media(extra: &str) -> Manifest {
     );
     std::fs::write(manifest.dir.path().join("db.txt"), format!("{PLAINTEXT}\n")).unwrap();
     manifest
-}
-
-/// `_meta` of a 2026-07-28 request from a client declaring `capabilities`.
-fn modern_meta(capabilities: Value) -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": capabilities,
-        "io.modelcontextprotocol/clientInfo": {"name": "rich-test", "version": "0"},
-    })
-}
-
-fn call_request(id: u64, tool: &str, arguments: Value, meta: Option<Value>) -> Value {
-    let mut params = json!({"name": tool, "arguments": arguments});
-    if let Some(meta) = meta {
-        params["_meta"] = meta;
-    }
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
-}
-
-/// Reads lines until the response to `id`: the notifications before it, and it.
-async fn until_response(server: &mut RawServer, id: u64) -> (Vec<Value>, Value) {
-    let mut notifications = Vec::new();
-    loop {
-        let message = server.recv().await;
-        if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
-            return (notifications, message);
-        }
-        if message.get("method").is_some() && message.get("id").is_none() {
-            notifications.push(message);
-        }
-    }
 }
 
 fn of_method<'a>(notifications: &'a [Value], method: &str) -> Vec<&'a Value> {

@@ -117,6 +117,8 @@ pub fn manifest_text(text: &str) -> Manifest {
 pub struct Human {
     /// The answer to every question.
     pub answer: Option<ElicitationAction>,
+    /// The form content sent with an accepted answer.
+    pub content: Option<Value>,
     /// The messages of the questions asked, in order.
     pub asked: Arc<Mutex<Vec<String>>>,
 }
@@ -126,7 +128,16 @@ impl Human {
     pub fn answering(answer: ElicitationAction) -> Self {
         Human {
             answer: Some(answer),
+            content: None,
             asked: Arc::default(),
+        }
+    }
+
+    /// A human who accepts every question, filling its form with `content`.
+    pub fn filling(content: Value) -> Self {
+        Human {
+            content: Some(content),
+            ..Human::answering(ElicitationAction::Accept)
         }
     }
 
@@ -134,6 +145,7 @@ impl Human {
     pub fn unreachable() -> Self {
         Human {
             answer: None,
+            content: None,
             asked: Arc::default(),
         }
     }
@@ -161,9 +173,11 @@ impl ClientHandler for Human {
         if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
             self.asked.lock().unwrap().push(message.clone());
         }
-        Ok(ElicitResult::new(
-            self.answer.clone().unwrap_or(ElicitationAction::Decline),
-        ))
+        let answer = ElicitResult::new(self.answer.clone().unwrap_or(ElicitationAction::Decline));
+        Ok(match &self.content {
+            Some(content) => answer.with_content(content.clone()),
+            None => answer,
+        })
     }
 }
 
@@ -348,4 +362,36 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// `_meta` of a 2026-07-28 request from a client declaring `capabilities`.
+pub fn modern_meta(capabilities: Value) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+        "io.modelcontextprotocol/clientInfo": {"name": "rich-test", "version": "0"},
+    })
+}
+
+/// A `tools/call` request, with `meta` as its `_meta` when given.
+pub fn call_request(id: u64, tool: &str, arguments: Value, meta: Option<Value>) -> Value {
+    let mut params = json!({"name": tool, "arguments": arguments});
+    if let Some(meta) = meta {
+        params["_meta"] = meta;
+    }
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+}
+
+/// Reads lines until the response to `id`: the notifications before it, and it.
+pub async fn until_response(server: &mut RawServer, id: u64) -> (Vec<Value>, Value) {
+    let mut notifications = Vec::new();
+    loop {
+        let message = server.recv().await;
+        if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
+            return (notifications, message);
+        }
+        if message.get("method").is_some() && message.get("id").is_none() {
+            notifications.push(message);
+        }
+    }
 }

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client, MCPError, StdioServerParameters
+from mcp.types import ElicitResult
 
 ROOT = Path(__file__).resolve().parents[2]
 WARDEN = os.environ.get("WARDEN_BIN", str(ROOT / "target" / "release" / "warden"))
@@ -160,3 +161,26 @@ def test_lists_and_reads_resources(mode: str) -> None:
             assert result.structured_content["result"][0]["uri"] == "notes://sandbox.md"
 
     anyio.run(scenario)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_a_tool_asks_the_human(mode: str) -> None:
+    """`media_two_questions` asks two questions: an `elicitation/create` request each
+    (legacy), or two rounds of `input_required` that the SDK answers and retries (2026)."""
+    asked: list[str] = []
+
+    async def answer(_context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        field = next(iter(params.requested_schema["properties"]))
+        return ElicitResult(action="accept", content={field: {"name": "Ada", "colour": "teal"}[field]})
+
+    async def scenario() -> None:
+        async with Client(server(), mode=mode, elicitation_callback=answer) as client:
+            result = await client.call_tool("media_two_questions", {})
+            assert result.is_error is False, result
+            assert result.content[0].text == "Ada likes teal"
+
+    anyio.run(scenario)
+    assert len(asked) == 2, asked
+    assert asked[0].startswith("The tool `media_two_questions` (component `media`, sha256 ")
+    assert asked[1].endswith("Step 2: what is your favourite colour?")

@@ -269,6 +269,9 @@ pub struct RawComponent {
     pub env: BTreeMap<String, String>,
     /// Bounds on outgoing HTTP requests.
     pub http: Option<RawHttp>,
+    /// Whether the component's tools may ask the human questions through the client
+    /// (`warden:tool/elicitation`). Example: `elicitation = true`
+    pub elicitation: Option<bool>,
     /// The resource namespaces this component serves: it may list and serve only URIs inside
     /// them. Example: `resources = ["notes://*"]`
     #[serde(default)]

@@ -29,6 +29,8 @@ mod bindings {
         path: "../wit",
         world: "tool",
         with: { "warden:tool/secrets.secret": crate::sandbox::SecretHandle },
+        // A question waits for the human (2025-11-25), or stops the call (2026-07-28).
+        imports: { "warden:tool/elicitation.ask": async | trappable },
     });
 }
 
@@ -87,6 +89,9 @@ pub enum Failure {
         /// `server.max_concurrent_calls`.
         slots: usize,
     },
+    /// The guest asked the human a question that has no answer yet (2026-07-28): the call
+    /// answers `input_required` with [`CallReport::question`].
+    NeedsAnswer,
 }
 
 impl Failure {
@@ -101,6 +106,7 @@ impl Failure {
             Failure::Trap(_) => "trap",
             Failure::Busy { .. } => "busy",
             Failure::Cancelled => "cancelled",
+            Failure::NeedsAnswer => "input_required",
         }
     }
 }
@@ -132,6 +138,7 @@ impl std::fmt::Display for Failure {
                 f,
                 "server busy: all {slots} sandboxes stayed in use for the call's whole timeout; try again later"
             ),
+            Failure::NeedsAnswer => crate::elicit::NeedsAnswer.fmt(f),
         }
     }
 }
@@ -149,6 +156,8 @@ pub struct CallReport {
     pub peak_memory: Option<u64>,
     /// Capabilities the sandbox refused during the call.
     pub denials: Vec<crate::audit::Denial>,
+    /// The question the guest stopped at ([`Failure::NeedsAnswer`]).
+    pub question: Option<crate::elicit::Question>,
 }
 
 /// What the sandbox needs to run one function of a component.
@@ -173,6 +182,8 @@ pub struct CallExtras {
     pub notifier: crate::notify::Notifier,
     /// Cancelled when the client cancels the request: the guest is stopped at once.
     pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// How the guest's questions reach the human.
+    pub questions: crate::elicit::Questions,
 }
 
 impl Default for CallExtras {
@@ -180,6 +191,7 @@ impl Default for CallExtras {
         CallExtras {
             notifier: crate::notify::Notifier::none(),
             cancel: None,
+            questions: crate::elicit::Questions::default(),
         }
     }
 }
@@ -321,6 +333,7 @@ impl Sandbox {
                 duration: started.elapsed(),
                 peak_memory: None,
                 denials: Vec::new(),
+                question: None,
             };
         }
         let limits = target.limits;
@@ -337,6 +350,7 @@ impl Sandbox {
                     duration: started.elapsed(),
                     peak_memory: None,
                     denials: Vec::new(),
+                    question: None,
                 };
             }
             Some(Ok(Ok(slot))) => slot,
@@ -349,6 +363,7 @@ impl Sandbox {
                     duration: started.elapsed(),
                     peak_memory: None,
                     denials: Vec::new(),
+                    question: None,
                 };
             }
         };
@@ -381,6 +396,7 @@ impl Sandbox {
                     duration: started.elapsed(),
                     peak_memory: None,
                     denials: Vec::new(),
+                    question: None,
                 };
             }
         }
@@ -397,6 +413,7 @@ impl Sandbox {
                 Arc::clone(&self.secrets),
             ),
             notifier: extras.notifier,
+            questions: extras.questions,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -410,6 +427,7 @@ impl Sandbox {
                 duration: started.elapsed(),
                 peak_memory: None,
                 denials: Vec::new(),
+                question: None,
             };
         }
         let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
@@ -446,6 +464,7 @@ impl Sandbox {
                     duration: started.elapsed(),
                     peak_memory: None,
                     denials: Vec::new(),
+                    question: None,
                 };
             }
         };
@@ -479,6 +498,7 @@ impl Sandbox {
             duration: started.elapsed(),
             peak_memory: Some(state.limiter.peak as u64),
             denials,
+            question: state.questions.take_pending(),
         }
     }
 }
@@ -522,6 +542,9 @@ fn classify(error: &wasmtime::Error, state: &CallState, limits: Limits) -> Failu
         limit: limits.memory.to_string(),
     };
     tracing::debug!(error = ?error, "call failed");
+    if error.downcast_ref::<crate::elicit::NeedsAnswer>().is_some() {
+        return Failure::NeedsAnswer;
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
         Some(Trap::Interrupt) => Failure::Timeout {

@@ -1,5 +1,6 @@
-//! Per-call store state: the WASI context (nothing granted), the `warden:tool/log` and
-//! `warden:tool/progress` imports, the summed memory limiter and the captured stdout/stderr.
+//! Per-call store state: the WASI context (nothing granted), the `warden:tool/log`,
+//! `warden:tool/progress` and `warden:tool/elicitation` imports, the summed memory limiter and
+//! the captured stdout/stderr.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use wasmtime::component::Resource;
 
+use super::bindings::warden::tool::elicitation::{self, Answer};
 use super::bindings::warden::tool::log::{self, Level};
 use super::bindings::warden::tool::{content, progress, secrets};
 use crate::notify::{GuestLevel, Notifier};
@@ -33,6 +35,8 @@ pub struct CallState {
     pub(super) egress: super::egress::EgressHooks,
     /// What the call tells the MCP client (log messages, progress).
     pub(super) notifier: Notifier,
+    /// How the guest's questions reach the human.
+    pub(super) questions: crate::elicit::Questions,
 }
 
 impl wasmtime_wasi_http::WasiHttpView for CallState {
@@ -190,6 +194,33 @@ impl progress::Host for CallState {
 
 /// `warden:tool/content` holds only types.
 impl content::Host for CallState {}
+
+impl elicitation::Host for CallState {
+    async fn ask(
+        &mut self,
+        key: String,
+        message: String,
+        requested_schema: String,
+    ) -> wasmtime::Result<Result<Answer, String>> {
+        if !self.grants.elicitation {
+            tracing::warn!(target: "warden::denial", tool = &*self.guest.tool, key = %key, "elicitation not granted");
+            self.egress.deny("elicitation", key);
+            return Ok(Err(
+                "asking the human is not granted to this component (the manifest's `elicitation = true`)".into(),
+            ));
+        }
+        let asked = self
+            .questions
+            .ask(&key, &message, &requested_schema, &self.guest.redactor)
+            .await
+            .map_err(wasmtime::Error::new)?;
+        Ok(asked.map(|answer| match answer {
+            crate::elicit::Answer::Accept(content) => Answer::Accept(content),
+            crate::elicit::Answer::Decline => Answer::Decline,
+            crate::elicit::Answer::Cancel => Answer::Cancel,
+        }))
+    }
+}
 
 /// Cuts `text` to at most `max` bytes, on a character boundary, marking the cut.
 pub fn truncate(mut text: String, max: usize) -> String {

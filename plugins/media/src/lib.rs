@@ -1,6 +1,7 @@
-//! Rich results for tests and examples: content blocks, progress, log messages, and a loop
-//! that runs until the host stops it.
+//! Rich results for tests and examples: content blocks, progress, log messages, questions to
+//! the human, and a loop that runs until the host stops it.
 
+use warden_sdk::elicitation::{self, Answer};
 use warden_sdk::{Content, log, progress};
 
 warden_sdk::tool!({ world: "media", export: Media });
@@ -100,11 +101,45 @@ impl Guest for Media {
         format!("logged {count}")
     }
 
+    fn greet_asking() -> Result<String, String> {
+        Ok(match ask_text("name", "What is your name?", "name")? {
+            Some(name) => format!("Hello, {name}!"),
+            None => "no answer".into(),
+        })
+    }
+
+    fn two_questions() -> Result<String, String> {
+        let name = ask_text("name", "Step 1: what is your name?", "name")?;
+        let colour = ask_text("colour", "Step 2: what is your favourite colour?", "colour")?;
+        Ok(match (name, colour) {
+            (Some(name), Some(colour)) => format!("{name} likes {colour}"),
+            _ => "no answer".into(),
+        })
+    }
+
     fn spin() -> String {
         progress::report(1.0, None, Some("started"));
         let mut turns = 0u64;
         loop {
             turns = std::hint::black_box(turns.wrapping_add(1));
         }
+    }
+}
+
+/// Asks `message` under `key` with a form of one required string `field`: its value, or
+/// `None` when the human declined or dismissed the question.
+fn ask_text(key: &str, message: &str, field: &str) -> Result<Option<String>, String> {
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {field: {"type": "string", "minLength": 1}},
+        "required": [field],
+    });
+    match elicitation::ask(key, message, &schema.to_string())? {
+        Answer::Accept(content) => {
+            let content: serde_json::Value =
+                serde_json::from_str(&content).map_err(|e| e.to_string())?;
+            Ok(content[field].as_str().map(str::to_string))
+        }
+        Answer::Decline | Answer::Cancel => Ok(None),
     }
 }

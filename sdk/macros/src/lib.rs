@@ -32,6 +32,9 @@ const PROGRESS_INTERFACE: &str = "warden:tool/progress@0.1.0";
 /// in every tool's signatures).
 const CONTENT_INTERFACE: &str = "warden:tool/content@0.1.0";
 
+/// The elicitation interface, whose bindings the SDK provides.
+const ELICITATION_INTERFACE: &str = "warden:tool/elicitation@0.1.0";
+
 /// The name of the custom section that carries the docs JSON; the host reads it.
 const DOCS_SECTION: &str = "warden-docs";
 
@@ -86,6 +89,7 @@ fn expand(input: &ToolInput) -> syn::Result<TokenStream> {
                     #SECRETS_INTERFACE: ::warden_sdk::__private::secrets_bindings,
                     #PROGRESS_INTERFACE: ::warden_sdk::__private::progress_bindings,
                     #CONTENT_INTERFACE: ::warden_sdk::__private::content_bindings,
+                    #ELICITATION_INTERFACE: ::warden_sdk::__private::elicitation_bindings,
                 },
                 generate_all,
                 export_macro_name: "__warden_export",
