@@ -15,7 +15,7 @@
 # Needs flock(1) (util-linux).
 set -euo pipefail
 
-readonly PLUGINS=(echo text hog raw unlinkable resourceful twin files fetch github probe poison media notes rogue)
+readonly PLUGINS=(echo text hog raw unlinkable resourceful twin files fetch github probe poison media notes rogue test)
 readonly TARGET=wasm32-wasip2
 
 usage() {

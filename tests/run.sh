@@ -5,7 +5,9 @@
 #   3. cargo test --release --workspace --all-features: unit tests, SDK doctests, and the
 #      end-to-end tests that start the real `warden` binary and call the real components
 #      (OTLP export included); then the plugins' own unit tests;
-#   4. the official Python MCP SDK drives the same binary in both protocol eras.
+#   4. the official Python MCP SDK drives the same binary in both protocol eras;
+#   5. the official MCP conformance suite runs against it (`serve --http`), both eras, and
+#      must match tests/conformance/expected-failures-<era>.yml exactly.
 # The host is built once (release profile, all features: clippy and the tests ask for the same
 # feature set, so no dependency is built for two) and reused by every step after it.
 set -euo pipefail
@@ -33,3 +35,9 @@ if ! "$venv/bin/python" -c 'import mcp, pytest' 2>/dev/null; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
 fi
 WARDEN_BIN="$CARGO_TARGET_DIR/release/warden" "$venv/bin/python" -m pytest -q tests/interop
+
+echo "== conformance (@modelcontextprotocol/conformance, both eras)"
+# Installs Node.js 22 and the pinned suite outside the checkout the first time (needs npm);
+# see tests/conformance/install.sh for where.
+tests/conformance/install.sh
+WARDEN_BIN="$CARGO_TARGET_DIR/release/warden" tests/conformance/run.sh

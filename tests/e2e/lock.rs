@@ -337,8 +337,19 @@ fn a_changed_or_added_prompt_file_is_refused() {
 
 #[test]
 fn the_example_lock_is_up_to_date() {
+    assert_lock_is_up_to_date("warden.toml");
+}
+
+#[test]
+fn the_conformance_lock_is_up_to_date() {
+    assert_lock_is_up_to_date("tests/conformance/warden.toml");
+}
+
+/// `warden check --locked` accepts the committed manifest at `manifest` (relative to the
+/// repository root) and the lock file beside it.
+fn assert_lock_is_up_to_date(manifest: &str) {
     let output = std::process::Command::new(crate::support::WARDEN)
-        .args(["check", "--locked", "--manifest", "warden.toml"])
+        .args(["check", "--locked", "--manifest", manifest])
         .current_dir(root())
         .env("WARDEN_LOG", "warn")
         .output()
@@ -346,7 +357,7 @@ fn the_example_lock_is_up_to_date() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "warden.lock is stale: review the change, then run `warden lock --manifest warden.toml`\n{stdout}"
+        "the lock of {manifest} is stale: review the change, then run `warden lock --manifest {manifest}`\n{stdout}"
     );
-    assert!(root().join("warden.lock").is_file());
+    assert!(root().join(manifest).with_extension("lock").is_file());
 }
