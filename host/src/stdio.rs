@@ -30,15 +30,28 @@ pub enum Frame {
 }
 
 /// Reads lines of at most `limit` bytes, discarding longer ones without buffering them.
+///
+/// [`LineReader::next`] is cancel-safe: rmcp's service loop races `receive` against its other
+/// events and drops it when another wins, so the part of a line read so far is kept here,
+/// not in the future, and the next call goes on from it.
 pub struct LineReader<R> {
     reader: R,
     limit: usize,
+    /// The line read so far (emptied once it is over the limit).
+    line: Vec<u8>,
+    /// Its length so far, counting discarded bytes.
+    length: usize,
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
     /// Reads from `reader`.
     pub fn new(reader: R, limit: usize) -> Self {
-        LineReader { reader, limit }
+        LineReader {
+            reader,
+            limit,
+            line: Vec::new(),
+            length: 0,
+        }
     }
 
     /// The next frame, or `None` at end of input.
@@ -46,28 +59,34 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     /// # Errors
     /// Reading fails.
     pub async fn next(&mut self) -> std::io::Result<Option<Frame>> {
-        let mut line = Vec::new();
-        let mut length = 0usize;
         loop {
+            // The only await: dropping the future here loses nothing.
             let available = self.reader.fill_buf().await?;
             if available.is_empty() {
-                return Ok((length > 0).then(|| self.frame(line, length)));
+                return Ok((self.length > 0).then(|| self.take_frame()));
             }
             let (chunk, consumed, done) = match available.iter().position(|b| *b == b'\n') {
                 Some(end) => (&available[..end], end + 1, true),
                 None => (available, available.len(), false),
             };
-            length += chunk.len();
-            if length <= self.limit {
-                line.extend_from_slice(chunk);
+            self.length += chunk.len();
+            if self.length <= self.limit {
+                self.line.extend_from_slice(chunk);
             } else {
-                line = Vec::new();
+                self.line = Vec::new();
             }
             self.reader.consume(consumed);
             if done {
-                return Ok(Some(self.frame(line, length)));
+                return Ok(Some(self.take_frame()));
             }
         }
+    }
+
+    /// The frame of the line read so far; the next one starts empty.
+    fn take_frame(&mut self) -> Frame {
+        let line = std::mem::take(&mut self.line);
+        let length = std::mem::replace(&mut self.length, 0);
+        self.frame(line, length)
     }
 
     fn frame(&self, mut line: Vec<u8>, length: usize) -> Frame {
@@ -126,18 +145,27 @@ impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
         (transport, writer)
     }
 
-    async fn reply_error(&mut self, id: Value, code: i64, message: String) {
-        reply_error(self.outbox.clone(), id, code, message).await;
+    /// Queues an error reply without waiting, so that `receive` stays cancel-safe: in order
+    /// when the outbox has room, else from a task of its own.
+    fn reply_error(&mut self, id: Value, code: i64, message: String) {
+        tracing::warn!(code, %message, "refused an incoming line");
+        let reply =
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+                .to_string();
+        if let Err(mpsc::error::TrySendError::Full(reply)) = self.outbox.try_send(reply) {
+            let outbox = self.outbox.clone();
+            tokio::spawn(async move {
+                let _ = outbox.send(reply).await;
+            });
+        }
     }
 
     /// Classifies a line that is not a valid message and answers it when it can be answered.
-    async fn refuse(&mut self, line: &[u8]) {
+    fn refuse(&mut self, line: &[u8]) {
         let value: Value = match serde_json::from_slice(line) {
             Ok(value) => value,
             Err(error) => {
-                return self
-                    .reply_error(Value::Null, -32700, format!("Parse error: {error}"))
-                    .await;
+                return self.reply_error(Value::Null, -32700, format!("Parse error: {error}"));
             }
         };
         let id = value
@@ -156,8 +184,7 @@ impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
                     id,
                     -32602,
                     format!("Invalid params for `{method}`: {error}"),
-                )
-                .await;
+                );
             }
             // A notification with bad params cannot be answered.
             (true, None) => tracing::warn!("dropped a notification whose params do not parse"),
@@ -166,8 +193,7 @@ impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
                     id.unwrap_or(Value::Null),
                     -32600,
                     "Invalid Request: expected a JSON-RPC 2.0 request, notification or response object".into(),
-                )
-                .await;
+                );
             }
         }
     }
@@ -229,13 +255,6 @@ fn misparsed(message: &RxJsonRpcMessage<RoleServer>) -> Option<(Value, String, S
     Some((id, custom.method.clone(), why))
 }
 
-/// Writes a JSON-RPC error reply.
-async fn reply_error(outbox: mpsc::Sender<String>, id: Value, code: i64, message: String) {
-    tracing::warn!(code, %message, "refused an incoming line");
-    let reply = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
-    let _ = outbox.send(reply.to_string()).await;
-}
-
 impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R> {
     type Error = Closed;
 
@@ -271,8 +290,7 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
                         Value::Null,
                         -32600,
                         format!("Invalid Request: a message of {length} bytes exceeds the limit of {limit} bytes (server.max_argument_bytes plus 1 MiB)"),
-                    )
-                    .await;
+                    );
                 }
                 Frame::Line(line) if line.iter().all(u8::is_ascii_whitespace) => {}
                 Frame::Line(line) => match serde_json::from_slice(&line) {
@@ -280,10 +298,10 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
                         None => return Some(message),
                         Some((id, method, why)) => {
                             let message = format!("Invalid params for `{method}`: {why}");
-                            self.reply_error(id, -32602, message).await;
+                            self.reply_error(id, -32602, message);
                         }
                     },
-                    Err(_) => self.refuse(&line).await,
+                    Err(_) => self.refuse(&line),
                 },
             }
         }
@@ -312,5 +330,27 @@ mod tests {
             Some(Frame::Line(b"last".to_vec()))
         );
         assert_eq!(reader.next().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_read_keeps_the_part_of_the_line_it_read() {
+        use tokio::io::AsyncWriteExt as _;
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut reader = LineReader::new(tokio::io::BufReader::new(server), 64);
+        client.write_all(b"{\"half\":").await.unwrap();
+        // The first half arrives, then the read is dropped, as rmcp's select! does when
+        // another event wins.
+        let dropped =
+            tokio::time::timeout(std::time::Duration::from_millis(20), reader.next()).await;
+        assert!(dropped.is_err(), "{dropped:?}");
+        client.write_all(b"1}\nnext\n").await.unwrap();
+        assert_eq!(
+            reader.next().await.unwrap(),
+            Some(Frame::Line(b"{\"half\":1}".to_vec()))
+        );
+        assert_eq!(
+            reader.next().await.unwrap(),
+            Some(Frame::Line(b"next".to_vec()))
+        );
     }
 }
