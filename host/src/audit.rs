@@ -83,6 +83,8 @@ pub enum Outcome {
     Cancelled,
     /// The client did not declare a capability the tool `requires`; the tool did not run.
     MissingCapability,
+    /// At start, the audit file ended in an unterminated record, which was cut off.
+    TailCut,
 }
 
 impl fmt::Display for Outcome {
@@ -109,6 +111,7 @@ impl fmt::Display for Outcome {
             Outcome::Failed(kind) => kind,
             Outcome::Cancelled => "cancelled",
             Outcome::MissingCapability => "missing_capability",
+            Outcome::TailCut => "audit_tail_cut",
         };
         f.write_str(name)
     }
@@ -306,10 +309,14 @@ pub struct AuditLog {
 impl AuditLog {
     /// Opens the log `settings` describe; every string in a record goes through `redactor`.
     ///
-    /// An existing file is continued: its last record's `hash` and `seq` start the chain.
+    /// An existing file is continued: its last record's `hash` and `seq` start the chain. An
+    /// unterminated last line is a record whose write never finished (the server was killed
+    /// or the machine crashed mid-write), so its call was never answered: it is cut off, as a
+    /// security event (logged, and recorded as `audit_tail_cut` with its size and sha256).
+    /// Whole records are never changed.
     ///
     /// # Errors
-    /// The file cannot be opened, or its last line is not a whole, intact record.
+    /// The file cannot be opened, or its last whole line is not an intact record.
     pub fn open(settings: &AuditSettings, redactor: Arc<Redactor>) -> Result<Arc<Self>, OpenError> {
         let mut chain = Chain {
             seq: 0,
@@ -317,6 +324,7 @@ impl AuditLog {
             file: None,
             len: 0,
         };
+        let mut torn = None;
         if let Some(path) = &settings.path {
             let io = |source| OpenError::Io {
                 path: path.clone(),
@@ -331,21 +339,23 @@ impl AuditLog {
             let metadata = file.metadata().map_err(io)?;
             // Only a regular file has a tail to read (a device such as /dev/full has none).
             if metadata.is_file() && metadata.len() > 0 {
-                let (line_number, line) = last_line(&mut file).map_err(io)?;
-                let corrupt = |problem: String| OpenError::Corrupt {
-                    path: path.clone(),
-                    line: line_number,
-                    problem,
-                };
-                let Some(line) = line.strip_suffix('\n') else {
-                    return Err(corrupt(
-                        "is truncated (the file does not end with a newline)".into(),
-                    ));
-                };
-                let checked = check_line(line).map_err(corrupt)?;
-                chain.seq = checked.seq;
-                chain.prev = checked.hash;
-                chain.len = metadata.len();
+                let tail = Tail::read(&mut file).map_err(io)?;
+                if let Some((line_number, line)) = &tail.last {
+                    let corrupt = |problem: String| OpenError::Corrupt {
+                        path: path.clone(),
+                        line: *line_number,
+                        problem,
+                    };
+                    let line = std::str::from_utf8(line)
+                        .map_err(|_| corrupt("is not UTF-8 (edited)".into()))?;
+                    let checked = check_line(line).map_err(corrupt)?;
+                    chain.seq = checked.seq;
+                    chain.prev = checked.hash;
+                }
+                if tail.whole < metadata.len() {
+                    torn = Some(cut_torn_tail(&mut file, path, tail.whole, chain.seq).map_err(io)?);
+                }
+                chain.len = tail.whole;
             }
             chain.file = Some(file);
         }
@@ -356,6 +366,17 @@ impl AuditLog {
             dirty: AtomicBool::new(false),
             redactor: std::sync::RwLock::new(redactor),
         });
+        if let (Some(path), Some(reason)) = (&settings.path, torn) {
+            let mut record = Record::new(
+                &correlation_id(None),
+                "operator",
+                "start",
+                &path.display().to_string(),
+                Outcome::TailCut,
+            );
+            record.reason = Some(reason);
+            log.record(record);
+        }
         if settings.path.is_some() && settings.fsync == Fsync::Interval {
             let weak = Arc::downgrade(&log);
             std::thread::Builder::new()
@@ -532,15 +553,85 @@ fn seal(canonical: &str) -> (String, String) {
     (format!("{body},\"hash\":\"{hash}\"}}"), hash)
 }
 
-/// The last line of `file` (with its newline, if any) and its 1-based number.
-fn last_line(file: &mut File) -> std::io::Result<(u64, String)> {
-    let mut text = Vec::new();
-    file.seek(SeekFrom::Start(0))?;
-    file.read_to_end(&mut text)?;
-    let body = text.strip_suffix(b"\n").unwrap_or(&text);
-    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let number = text[..start].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    Ok((number, String::from_utf8_lossy(&text[start..]).into_owned()))
+/// The end of an audit file: its last whole (newline-terminated) line, and where the whole
+/// lines end. Read in bounded chunks: the file can be large.
+struct Tail {
+    /// The last whole line without its newline, and its 1-based number.
+    last: Option<(u64, Vec<u8>)>,
+    /// The length of the file without an unterminated last line.
+    whole: u64,
+}
+
+impl Tail {
+    fn read(file: &mut File) -> std::io::Result<Tail> {
+        file.seek(SeekFrom::Start(0))?;
+        let (mut lines, mut offset) = (0u64, 0u64);
+        let mut last = None;
+        let mut line_start = 0u64;
+        for_each_chunk(file, |chunk| {
+            for (i, _) in chunk.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+                let end = offset + i as u64;
+                lines += 1;
+                last = Some((lines, line_start, end));
+                line_start = end + 1;
+            }
+            offset += chunk.len() as u64;
+        })?;
+        let last = match last {
+            None => None,
+            Some((number, start, end)) => {
+                let mut line = vec![0u8; usize::try_from(end - start).unwrap_or(usize::MAX)];
+                file.seek(SeekFrom::Start(start))?;
+                file.read_exact(&mut line)?;
+                Some((number, line))
+            }
+        };
+        Ok(Tail {
+            last,
+            whole: line_start,
+        })
+    }
+}
+
+/// Reads `file` from its position to its end, in bounded chunks.
+fn for_each_chunk(file: &mut File, mut visit: impl FnMut(&[u8])) -> std::io::Result<()> {
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(read) => visit(&chunk[..read]),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Cuts the unterminated line after `whole` bytes of `file` (after record `seq`), logging it
+/// as a security event; returns the reason for the `audit_tail_cut` record.
+fn cut_torn_tail(file: &mut File, path: &Path, whole: u64, seq: u64) -> std::io::Result<String> {
+    // Hashed in chunks, and shown in part: the fragment may be large.
+    file.seek(SeekFrom::Start(whole))?;
+    let (mut hasher, mut length, mut preview) = (Sha256::new(), 0u64, Vec::new());
+    for_each_chunk(file, |chunk| {
+        hasher.update(chunk);
+        length += chunk.len() as u64;
+        let room = 256usize.saturating_sub(preview.len()).min(chunk.len());
+        preview.extend_from_slice(&chunk[..room]);
+    })?;
+    file.set_len(whole)?;
+    file.sync_data()?;
+    let reason = format!(
+        "cut {length} bytes (sha256 {}) after record {seq}: an unterminated record whose write never finished (killed or crashed mid-write), so its call was never answered",
+        hex::encode(hasher.finalize()),
+    );
+    let preview = String::from_utf8_lossy(&preview).into_owned();
+    tracing::warn!(
+        target: "warden::security",
+        file = %path.display(),
+        torn = %preview.escape_debug(),
+        "the audit log ended in an unterminated record: {reason}"
+    );
+    Ok(reason)
 }
 
 /// What a record's own line says about it.
@@ -863,12 +954,63 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_last_record_refuses_to_continue() {
+    fn a_torn_last_record_is_cut_and_the_chain_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_records(&path, 2);
+        let whole = std::fs::read_to_string(&path).unwrap();
+        let first_line_len = whole.find('\n').unwrap() + 1;
+        // A kill -9 or a crash mid-write: the second record lost its end, or just its newline;
+        // or a first record was cut short.
+        for torn in [
+            whole[..whole.len() - 5].to_string(),
+            whole[..whole.len() - 1].to_string(),
+            whole[..first_line_len + 1].to_string(),
+            whole[..7].to_string(),
+        ] {
+            std::fs::write(&path, &torn).unwrap();
+            let kept = torn.rfind('\n').map_or(0, |i| i + 1);
+            write_records(&path, 1);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.starts_with(&torn[..kept]),
+                "whole records are untouched"
+            );
+            assert_eq!(
+                verify(text.as_bytes()),
+                Verdict::Ok {
+                    records: text.lines().count() as u64
+                }
+            );
+            let all = lines(&path);
+            let cut: Value = serde_json::from_str(&all[all.len() - 2]).unwrap();
+            assert_eq!(cut["outcome"], "audit_tail_cut");
+            assert_eq!(
+                (cut["client"].as_str(), cut["transport"].as_str()),
+                (Some("operator"), Some("start"))
+            );
+            let reason = cut["reason"].as_str().unwrap();
+            let fragment = &torn[kept..];
+            assert!(
+                reason.starts_with(&format!(
+                    "cut {} bytes (sha256 {})",
+                    fragment.len(),
+                    hex::encode(Sha256::digest(fragment))
+                )),
+                "{reason}"
+            );
+            let last: Value = serde_json::from_str(&all[all.len() - 1]).unwrap();
+            assert_eq!(last["tool"], "t0");
+        }
+    }
+
+    #[test]
+    fn an_edited_last_record_refuses_to_continue() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         write_records(&path, 2);
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, &text[..text.len() - 5]).unwrap();
+        std::fs::write(&path, text.replace("\"t1\"", "\"tY\"")).unwrap();
         let settings = AuditSettings {
             path: Some(path.clone()),
             ..AuditSettings::default()
@@ -878,15 +1020,18 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            error.contains("line 2") && error.contains("truncated"),
+            error.contains("line 2") && error.contains("edited"),
             "{error}"
         );
-        std::fs::write(&path, text.replace("\"t1\"", "\"tY\"")).unwrap();
-        let error = AuditLog::open(&settings, redactor())
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("edited"), "{error}");
+        // Refused, the file is left as it was (evidence), even with a torn line after it.
+        std::fs::write(
+            &path,
+            format!("{}{{\"seq\":3", text.replace("\"t1\"", "\"tY\"")),
+        )
+        .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert!(AuditLog::open(&settings, redactor()).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
     #[test]

@@ -354,7 +354,7 @@ async fn verify_names_the_first_broken_record() {
 }
 
 #[tokio::test]
-async fn the_chain_continues_across_restarts_and_a_corrupt_tail_stops_the_start() {
+async fn the_chain_continues_across_restarts_and_an_edited_tail_stops_the_start() {
     let manifest = audited("path = \"audit.jsonl\"\nfsync = \"never\"");
     three_records(&manifest).await;
     let lines = three_records(&manifest).await;
@@ -364,12 +364,20 @@ async fn the_chain_continues_across_restarts_and_a_corrupt_tail_stops_the_start(
     let fourth: Value = serde_json::from_str(&lines[3]).unwrap();
     assert_eq!(fourth["seq"], 4);
 
+    // A torn last line (a write cut short) is cut at start: the kill test covers it.
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, &text[..text.len() - 20]).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "\"message\",\"type\":\"string\",\"bytes\":3",
+            "\"message\",\"type\":\"string\",\"bytes\":4",
+        ),
+    )
+    .unwrap();
     let (code, stdout, stderr) = run(&["serve", "--manifest", manifest.path.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
-        stderr.contains("cannot be continued: its last record (line 6) is truncated")
+        stderr.contains("cannot be continued: its last record (line 6) does not match its hash")
             && stderr.contains("warden audit verify"),
         "{stderr}"
     );
