@@ -174,11 +174,22 @@ fn dns_name(name: &str, whole: &str) -> Result<String, String> {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
-    if valid {
-        Ok(name)
-    } else {
-        Err(format!("`{whole}`: `{name}` is not a valid host name"))
+    if !valid {
+        return Err(format!("`{whole}`: `{name}` is not a valid host name"));
     }
+    // A numeric last label makes an IP address in another spelling (`127.0.0.1.`, `127.1`,
+    // `2130706433`, `0x7f000001`), which name resolution would read as one: not a name.
+    let numeric = |label: &str| {
+        let digits = label.strip_prefix("0x").unwrap_or(label);
+        digits.bytes().all(|b| b.is_ascii_hexdigit())
+            && (digits.len() < label.len() || digits.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if name.rsplit('.').next().is_some_and(numeric) {
+        return Err(format!(
+            "`{whole}`: `{name}` is an IP address in another spelling; write the address itself, e.g. 127.0.0.1"
+        ));
+    }
+    Ok(name)
 }
 
 impl HostGrant {
@@ -274,6 +285,18 @@ impl Destination {
             port: port.unwrap_or(scheme.default_port()),
         })
     }
+
+    /// The destination of a request to `uri`: its scheme, host and port.
+    ///
+    /// # Errors
+    /// As [`Destination::new`]; a URI without a scheme or host has no destination.
+    pub fn of_uri(uri: &http::Uri) -> Result<Self, String> {
+        Destination::new(
+            uri.scheme_str().unwrap_or_default(),
+            uri.host().unwrap_or_default(),
+            uri.port_u16(),
+        )
+    }
 }
 
 /// What a tool may do in a granted directory.
@@ -342,6 +365,11 @@ mod tests {
             "https://a.*.org",
             "https://*.org",
             "https://bad_name.org",
+            // An IP address in another spelling is not a name (found by the `grants` fuzz
+            // target: `127.0.0.1.` became the name `127.0.0.1`).
+            "http://127.0.0.1.",
+            "http://127.1:9000",
+            "http://2130706433",
         ] {
             assert!(HostGrant::parse(bad).is_err(), "{bad} must be refused");
         }
@@ -367,6 +395,13 @@ mod tests {
         let ip = HostGrant::parse("http://127.0.0.1:9000").unwrap();
         assert!(ip.allows(&dest("http://127.0.0.1:9000")));
         assert!(!ip.allows(&dest("http://localhost:9000")));
+        for disguised in ["127.0.0.1.", "127.1", "0x7f.1", "2130706433", "0x7f000001"] {
+            let uri: http::Uri = format!("http://{disguised}:9000/").parse().unwrap();
+            assert!(Destination::of_uri(&uri).is_err(), "{disguised}");
+        }
+        for name in ["a.b0", "x.0xg", "0x7f.example", "1.example.org"] {
+            assert!(Destination::new("http", name, None).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -143,12 +143,8 @@ impl Outgoing {
         request: http::Request<WasiBody>,
     ) -> Result<http::Response<WasiBody>, Refusal> {
         let uri = request.uri().clone();
-        let destination = Destination::new(
-            uri.scheme_str().unwrap_or_default(),
-            uri.host().unwrap_or_default(),
-            uri.port_u16(),
-        )
-        .map_err(|reason| denied(format!("the destination is not valid: {reason}")))?;
+        let destination = Destination::of_uri(&uri)
+            .map_err(|reason| denied(format!("the destination is not valid: {reason}")))?;
         if !self
             .grants
             .hosts
