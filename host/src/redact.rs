@@ -4,9 +4,9 @@
 //! Two kinds of rules find what to hide:
 //!
 //! - **Exact values** (`secret:<name>`): the operator's secrets, raw and — for values of at
-//!   least [`MIN_ENCODED_LEN`] bytes — base64 (standard and URL-safe, padded or not, and at any
-//!   byte offset inside a longer base64 text, so `Basic base64(user:secret)` is caught), hex in
-//!   either case, percent-encoded, and written with JSON string escapes (`\u0073`, `\/`, ...)
+//!   least [`MIN_ENCODED_LEN`] bytes — base64 (standard and URL-safe, padded or not, and, from
+//!   [`MIN_BASE64_OFFSET_LEN`] bytes, at any byte offset inside a longer base64 text, so
+//!   `Basic base64(user:secret)` is caught), hex in either case, percent-encoded, and written with JSON string escapes (`\u0073`, `\/`, ...)
 //!   in any mix with literal characters. One Aho-Corasick automaton finds every form at once.
 //! - **Patterns**: credential formats ported from gitleaks' MIT rule set (see `NOTICE`), plus
 //!   passwords in URLs. Each rule runs only when one of its keywords occurs in the text (one
@@ -39,9 +39,15 @@ use serde_json::Value;
 /// short to be told apart from ordinary text.
 pub const MIN_ENCODED_LEN: usize = 4;
 
+/// Secrets of at least this many bytes are also found inside a longer base64 text, at any
+/// byte offset; shorter ones (from [`MIN_ENCODED_LEN`]) only as base64 of their own.
+pub const MIN_BASE64_OFFSET_LEN: usize = 5;
+
 /// The shortest base64 run worth matching when a secret sits at an offset inside a longer
-/// base64 text (shorter runs would match unrelated base64).
-const MIN_BASE64_CORE_LEN: usize = 8;
+/// base64 text: 6 characters, 36 bits, so 6 such runs per secret match unrelated base64 about
+/// once in 10^10 positions. It is what a [`MIN_BASE64_OFFSET_LEN`]-byte secret leaves at its
+/// worst offset; shorter runs would match unrelated base64.
+const MIN_BASE64_CORE_LEN: usize = 6;
 
 /// Passes over a text at most: one, plus one for each round of matches that the previous
 /// round's markers opened (two in practice; the bound keeps adversarial chains linear).
@@ -1462,8 +1468,10 @@ fn shannon_entropy(bytes: &[u8]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    use super::*;
 
     fn redact(redactor: &Redactor, text: &str) -> (String, Report) {
         let mut report = Report::default();
@@ -1825,27 +1833,119 @@ mod tests {
         Redactor::new([("db", SECRET), ("pin", "abc")])
     }
 
-    #[test]
-    fn every_encoding_of_an_exact_secret_is_redacted() {
-        let redactor = with_secret();
-        let bytes = SECRET.as_bytes();
-        let forms = [
-            SECRET.to_string(),
+    /// Every encoding of `secret` the redactor must find: raw, base64 (standard and
+    /// URL-safe, padded or not), hex and percent-encoding in either case, and JSON `\u`
+    /// escapes (UTF-16 units, either case).
+    fn encodings(secret: &str) -> Vec<String> {
+        let bytes = secret.as_bytes();
+        let escapes = |upper: bool| {
+            secret
+                .encode_utf16()
+                .map(|unit| match upper {
+                    true => format!("\\u{unit:04X}"),
+                    false => format!("\\u{unit:04x}"),
+                })
+                .collect()
+        };
+        vec![
+            secret.to_string(),
             STANDARD.encode(bytes),
             STANDARD_NO_PAD.encode(bytes),
             URL_SAFE.encode(bytes),
             URL_SAFE_NO_PAD.encode(bytes),
             hex::encode(bytes),
             hex::encode_upper(bytes),
+            bytes.iter().map(|b| format!("%{b:02X}")).collect(),
+            bytes.iter().map(|b| format!("%{b:02x}")).collect(),
+            escapes(true),
+            escapes(false),
+        ]
+    }
+
+    /// `text` with every marker `redactor` writes replaced by a character no secret holds.
+    fn unmarked(redactor: &Redactor, text: &str) -> String {
+        let holes = vec!["\u{fffe}"; redactor.markers.patterns_len()];
+        redactor.markers.replace_all(text, &holes)
+    }
+
+    /// A secret: printable ASCII, any Unicode, or short (redacted raw only).
+    fn secret() -> impl Strategy<Value = String> {
+        prop_oneof!["[A-Za-z0-9_+/=:@.-]{4,24}", "\\PC{1,10}", "[a-z]{1,3}"]
+            .prop_filter("no secret holds the stand-in for a marker", |s| {
+                !s.contains('\u{fffe}')
+            })
+    }
+
+    /// Text around a secret: printable ASCII, base64-like runs, escapes' starts, Unicode.
+    fn filler() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[ -~]{0,8}",
+            "[A-Za-z0-9+/=_-]{0,6}",
+            Just("\\".to_string()),
+            Just("%".to_string()),
+            Just("\\u00".to_string()),
+            "\\PC{0,3}",
+        ];
+        prop::collection::vec(piece, 0..4).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        /// Any defined secret, in any encoding it may travel in (also inside longer base64,
+        /// at any byte offset), anywhere in a text: it does not survive redaction, and
+        /// redacting again changes nothing.
+        #[test]
+        fn no_secret_survives_in_any_encoding_at_any_offset(
+            secrets in prop::collection::vec(secret(), 1..=3),
+            which in any::<prop::sample::Index>(),
+            encoding in any::<prop::sample::Index>(),
+            before in filler(),
+            after in filler(),
+            prefix in prop::collection::vec(any::<u8>(), 0..=5),
+            suffix in prop::collection::vec(any::<u8>(), 0..=5),
+        ) {
+            let named: Vec<(String, &str)> = secrets
+                .iter()
+                .enumerate()
+                .map(|(i, value)| (format!("s{i}"), value.as_str()))
+                .collect();
+            let redactor = Redactor::new(named.iter().map(|(name, value)| (name.as_str(), *value)));
+            let secret = which.get(&secrets);
+            let mut forms = match secret.len() {
+                n if n < MIN_ENCODED_LEN => vec![secret.clone()],
+                _ => encodings(secret),
+            };
+            if secret.len() >= MIN_BASE64_OFFSET_LEN {
+                let inside = [prefix.as_slice(), secret.as_bytes(), &suffix].concat();
+                forms.push(STANDARD.encode(&inside));
+                forms.push(URL_SAFE_NO_PAD.encode(&inside));
+            }
+            let form = encoding.get(&forms);
+            let text = format!("{before}{form}{after}");
+            let (once, _) = redact(&redactor, &text);
+            let (twice, again) = redact(&redactor, &once);
+            prop_assert_eq!((&twice, again.count), (&once, 0), "not idempotent: {:?}", text);
+            let left = unmarked(&redactor, &once);
+            for value in &secrets {
+                prop_assert!(!left.contains(value.as_str()), "{:?} -> {:?}", text, once);
+            }
+            // After an odd run of backslashes, `\u0061` is not an escape but its text.
+            let escaped = before.bytes().rev().take_while(|b| *b == b'\\').count() % 2 == 1;
+            if !(escaped && form.starts_with('\\')) {
+                prop_assert!(!left.contains(form.as_str()), "{:?} -> {:?}", text, once);
+            }
+        }
+    }
+
+    #[test]
+    fn every_encoding_of_an_exact_secret_is_redacted() {
+        let redactor = with_secret();
+        let mut forms = encodings(SECRET);
+        forms.extend([
             percent_encoding::utf8_percent_encode(SECRET, percent_encoding::NON_ALPHANUMERIC)
                 .to_string(),
             "s3cr3t-V%40lue%2fwith%2Bchars".to_string(),
             r"s3cr3t-V\u0040lue\/with+chars".to_string(),
-            SECRET
-                .chars()
-                .map(|c| format!("\\u{:04X}", c as u32))
-                .collect(),
-        ];
+        ]);
         for form in forms {
             for text in [
                 form.clone(),
@@ -1874,6 +1974,25 @@ mod tests {
                 .flat_map(|part| part.chars())
                 .collect();
             assert!(!leftover.contains(&encoded), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_short_secret_inside_longer_base64_is_redacted_at_any_offset() {
+        // Found by the `redact` fuzz target: a 5-byte secret 4 bytes into a base64 text came
+        // through, its runs having been judged too short to match.
+        let secret = "th+ch";
+        assert_eq!(secret.len(), MIN_BASE64_OFFSET_LEN);
+        let redactor = Redactor::new([("pin", secret)]);
+        for prefix in ["", "a", "ab", "\u{3}abc"] {
+            for engine in [&STANDARD, &URL_SAFE_NO_PAD] {
+                let encoded = engine.encode(format!("{prefix}{secret}\0\u{f9}"));
+                let (out, _) = redact(&redactor, &format!("x {encoded} y"));
+                assert!(
+                    out.contains("[REDACTED:secret:pin]") && !out.contains(&encoded),
+                    "{prefix:?}: {out}"
+                );
+            }
         }
     }
 
