@@ -362,15 +362,7 @@ fn check_arguments(
             "invalid arguments: they nest deeper than {MAX_ARGUMENT_DEPTH} levels"
         ));
     }
-    let errors = tool.argument_errors(arguments);
-    if !errors.is_empty() {
-        return Err(format!("invalid arguments:\n- {}", errors.join("\n- ")));
-    }
-    let Value::Object(object) = arguments else {
-        unreachable!("arguments are an object")
-    };
-    values::params_from_json(&tool.function.params, object)
-        .map_err(|message| format!("invalid arguments: {message}"))
+    tool.admit(arguments).map_err(|refused| refused.to_string())
 }
 
 /// How deeply `value` nests (a scalar is 1).

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use wasmtime::component::InstancePre;
 use wasmtime::component::types::Type;
+use wasmtime::component::{InstancePre, Val};
 
 use crate::component::{ExportedFunction, LoadedComponent};
 use crate::digest::Sha256Digest;
@@ -14,7 +14,7 @@ use crate::docs::{ComponentDocs, ParamDocs, TypeDocs};
 use crate::manifest::{Diagnostics, Location};
 use crate::policy::{ComponentId, ComponentPolicy, HintOverrides, Limits, Policy, ToolSettings};
 use crate::sandbox::CallState;
-use crate::schema;
+use crate::{schema, values};
 use rmcp::model::ToolAnnotations;
 
 /// Clients accept tool names of at most this many characters.
@@ -124,16 +124,13 @@ pub enum Output {
 }
 
 impl Tool {
-    /// Every way `arguments` breaks the input schema, as `"<path>: <why>"`.
-    pub fn argument_errors(&self, arguments: &Value) -> Vec<String> {
-        self.input_validator
-            .iter_errors(arguments)
-            .map(|error| {
-                let path = error.instance_path().to_string();
-                let path = if path.is_empty() { "/".into() } else { path };
-                format!("{path}: {error}")
-            })
-            .collect()
+    /// The values of a call's parameters from its `arguments`, once the input schema
+    /// accepts them (see [`values::admit`]).
+    ///
+    /// # Errors
+    /// The schema refuses `arguments`, or they do not convert.
+    pub fn admit(&self, arguments: &Value) -> Result<Vec<Val>, values::Refused> {
+        values::admit(&self.input_validator, &self.function.params, arguments)
     }
 
     /// Every way `structured` breaks the output schema.
@@ -370,7 +367,7 @@ fn tool(
     if let Some(function_docs) = function_docs {
         describe_params(&mut input, &function_docs.params);
     }
-    let input_validator = validator(&input)?;
+    let input_validator = schema::validator(&input)?;
 
     let (output, output_schema) = match &function.result {
         None => (Output::Nothing, None),
@@ -421,7 +418,7 @@ fn tool(
         }
         schema
     });
-    let output_validator = output_schema.as_ref().map(validator).transpose()?;
+    let output_validator = output_schema.as_ref().map(schema::validator).transpose()?;
 
     let description = settings
         .description
@@ -489,10 +486,6 @@ fn output_schema(ty: &Type) -> Result<(bool, Value), String> {
             }),
         ),
     })
-}
-
-fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::draft202012::new(schema).map_err(|e| format!("derived an invalid schema: {e}"))
 }
 
 fn into_object(value: Value) -> Map<String, Value> {

@@ -38,6 +38,8 @@ pub mod signature;
 pub mod stdio;
 #[cfg(feature = "otlp")]
 pub mod telemetry;
+#[cfg(test)]
+mod typegen;
 pub mod units;
 pub mod values;
 pub mod vet;

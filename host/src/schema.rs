@@ -142,6 +142,27 @@ fn cases(cases: impl IntoIterator<Item = (String, Option<Type>)>) -> Result<Valu
     })
 }
 
+/// Compiles a derived schema into the validator that checks values against it.
+///
+/// # Errors
+/// `schema` is not a valid JSON Schema (2020-12).
+pub fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::draft202012::new(schema).map_err(|e| format!("derived an invalid schema: {e}"))
+}
+
+/// Every way `value` breaks the schema of `validator`, as `"<path>: <why>"` (the path of the
+/// root is `/`).
+pub fn errors(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
+    validator
+        .iter_errors(value)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            let path = if path.is_empty() { "/".into() } else { path };
+            format!("{path}: {error}")
+        })
+        .collect()
+}
+
 fn integer(min: impl Into<Value>, max: impl Into<Value>) -> Value {
     json!({"type": "integer", "minimum": min.into(), "maximum": max.into()})
 }
