@@ -7,7 +7,9 @@
 #      (OTLP export included); then the plugins' own unit tests;
 #   4. the official Python MCP SDK drives the same binary in both protocol eras;
 #   5. the official MCP conformance suite runs against it (`serve --http`), both eras, and
-#      must match tests/conformance/expected-failures-<era>.yml exactly.
+#      must match tests/conformance/expected-failures-<era>.yml exactly;
+#   6. every fuzz target (fuzz/) runs for a short, bounded time, so none of them rots: built
+#      with the stable toolchain into a target dir of its own (fuzz/run.sh says how and why).
 # The host is built once (release profile, all features: clippy and the tests ask for the same
 # feature set, so no dependency is built for two) and reused by every step after it.
 set -euo pipefail
@@ -41,3 +43,6 @@ echo "== conformance (@modelcontextprotocol/conformance, both eras)"
 # see tests/conformance/install.sh for where.
 tests/conformance/install.sh
 WARDEN_BIN="$CARGO_TARGET_DIR/release/warden" tests/conformance/run.sh
+
+echo "== fuzz (every target, ${WARDEN_FUZZ_SECONDS:-20} s each)"
+fuzz/run.sh "${WARDEN_FUZZ_SECONDS:-20}"

@@ -146,13 +146,24 @@ impl Prompts {
         name: &str,
         arguments: &Map<String, Value>,
     ) -> Result<GetPromptResult, String> {
-        let prompt = self
-            .0
+        self.0
             .get(name)
-            .ok_or_else(|| format!("Unknown prompt: {name}"))?;
+            .ok_or_else(|| format!("Unknown prompt: {name}"))?
+            .render(arguments)
+    }
+}
+
+impl LoadedPrompt {
+    /// Renders the prompt with `arguments`.
+    ///
+    /// # Errors
+    /// A missing required argument, an unknown argument, or a value that is too long, not a
+    /// string or holds control characters: a message for `-32602`.
+    pub fn render(&self, arguments: &Map<String, Value>) -> Result<GetPromptResult, String> {
+        let name = &*self.listed.name;
         let mut values = BTreeMap::new();
         for (key, value) in arguments {
-            if !prompt.arguments.iter().any(|a| &a.name == key) {
+            if !self.arguments.iter().any(|a| &a.name == key) {
                 return Err(format!("prompt `{name}` has no argument `{key}`"));
             }
             let Value::String(text) = value else {
@@ -171,7 +182,7 @@ impl Prompts {
             }
             values.insert(key.as_str(), text.as_str());
         }
-        if let Some(missing) = prompt
+        if let Some(missing) = self
             .arguments
             .iter()
             .find(|a| a.required && !values.contains_key(a.name.as_str()))
@@ -181,7 +192,7 @@ impl Prompts {
                 missing.name
             ));
         }
-        let messages = prompt
+        let messages = self
             .messages
             .iter()
             .map(|message| match message {
@@ -210,8 +221,102 @@ impl Prompts {
             })
             .collect();
         let mut result = GetPromptResult::new(messages);
-        result.description = prompt.listed.description.clone();
+        result.description = self.listed.description.clone();
         Ok(result)
+    }
+
+    /// Parses the `text` of the prompt file of prompt `name`; the images its messages name
+    /// are read from `dir`, the file's folder.
+    ///
+    /// # Errors
+    /// What is wrong with the file, for the operator.
+    pub fn parse(name: &str, text: &str, dir: &Path) -> Result<LoadedPrompt, String> {
+        let raw: RawPrompt = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let declared: BTreeSet<&str> = raw.arguments.iter().map(|a| a.name.as_str()).collect();
+        if raw.messages.is_empty() {
+            return Err("a prompt needs at least one [[messages]]".into());
+        }
+        let mut messages = Vec::new();
+        for (i, message) in raw.messages.iter().enumerate() {
+            let role = match message.role.as_str() {
+                "user" => Role::User,
+                "assistant" => Role::Assistant,
+                other => {
+                    return Err(format!(
+                        "messages[{i}]: role `{other}` is not \"user\" or \"assistant\""
+                    ));
+                }
+            };
+            let parsed = match (&message.text, &message.image, &message.resource_uri) {
+                (Some(template), None, None) => Message::Text {
+                    role,
+                    template: template.clone(),
+                },
+                (None, Some(image), None) => {
+                    let mime_type = message
+                        .mime_type
+                        .clone()
+                        .ok_or_else(|| format!("messages[{i}]: an image needs mime_type"))?;
+                    let file = dir.join(image);
+                    let data = std::fs::read(&file).map_err(|e| {
+                        format!("messages[{i}]: cannot read {}: {e}", file.display())
+                    })?;
+                    Message::Image {
+                        role,
+                        data,
+                        mime_type,
+                    }
+                }
+                (None, None, Some(uri)) => Message::Resource {
+                    role,
+                    uri: uri.clone(),
+                    text: message.resource_text.clone().unwrap_or_default(),
+                    mime_type: message.mime_type.clone(),
+                },
+                _ => {
+                    return Err(format!(
+                        "messages[{i}]: give exactly one of text, image or resource_uri"
+                    ));
+                }
+            };
+            let templates: Vec<&str> = match &parsed {
+                Message::Text { template, .. } => vec![template],
+                Message::Resource { uri, text, .. } => vec![uri, text],
+                Message::Image { .. } => vec![],
+            };
+            for template in templates {
+                for placeholder in placeholders(template) {
+                    if !declared.contains(placeholder) {
+                        return Err(format!(
+                            "messages[{i}]: `{{{{{placeholder}}}}}` names no declared argument"
+                        ));
+                    }
+                }
+            }
+            messages.push(parsed);
+        }
+        let arguments = raw
+            .arguments
+            .iter()
+            .map(|a| {
+                let mut argument = PromptArgument::new(a.name.clone());
+                argument.description = a.description.clone();
+                argument.required = Some(a.required);
+                argument
+            })
+            .collect();
+        Ok(LoadedPrompt {
+            listed: Prompt::new(name, raw.description.clone(), Some(arguments)),
+            arguments: raw
+                .arguments
+                .iter()
+                .map(|a| RawArgumentSpec {
+                    name: a.name.clone(),
+                    required: a.required,
+                })
+                .collect(),
+            messages,
+        })
     }
 }
 
@@ -247,95 +352,7 @@ fn load_one(pin: &PromptPin<'_>) -> Result<LoadedPrompt, (bool, String, String)>
         )
     };
     let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
-    let raw: RawPrompt = toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
-    let declared: BTreeSet<&str> = raw.arguments.iter().map(|a| a.name.as_str()).collect();
-    if raw.messages.is_empty() {
-        return Err(invalid("a prompt needs at least one [[messages]]".into()));
-    }
-    let mut messages = Vec::new();
-    for (i, message) in raw.messages.iter().enumerate() {
-        let role = match message.role.as_str() {
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            other => {
-                return Err(invalid(format!(
-                    "messages[{i}]: role `{other}` is not \"user\" or \"assistant\""
-                )));
-            }
-        };
-        let parsed = match (&message.text, &message.image, &message.resource_uri) {
-            (Some(template), None, None) => Message::Text {
-                role,
-                template: template.clone(),
-            },
-            (None, Some(image), None) => {
-                let mime_type = message
-                    .mime_type
-                    .clone()
-                    .ok_or_else(|| invalid(format!("messages[{i}]: an image needs mime_type")))?;
-                let file = path.parent().unwrap_or(Path::new(".")).join(image);
-                let data = std::fs::read(&file).map_err(|e| {
-                    invalid(format!(
-                        "messages[{i}]: cannot read {}: {e}",
-                        file.display()
-                    ))
-                })?;
-                Message::Image {
-                    role,
-                    data,
-                    mime_type,
-                }
-            }
-            (None, None, Some(uri)) => Message::Resource {
-                role,
-                uri: uri.clone(),
-                text: message.resource_text.clone().unwrap_or_default(),
-                mime_type: message.mime_type.clone(),
-            },
-            _ => {
-                return Err(invalid(format!(
-                    "messages[{i}]: give exactly one of text, image or resource_uri"
-                )));
-            }
-        };
-        let templates: Vec<&str> = match &parsed {
-            Message::Text { template, .. } => vec![template],
-            Message::Resource { uri, text, .. } => vec![uri, text],
-            Message::Image { .. } => vec![],
-        };
-        for template in templates {
-            for placeholder in placeholders(template) {
-                if !declared.contains(placeholder) {
-                    return Err(invalid(format!(
-                        "messages[{i}]: `{{{{{placeholder}}}}}` names no declared argument"
-                    )));
-                }
-            }
-        }
-        messages.push(parsed);
-    }
-    let arguments = raw
-        .arguments
-        .iter()
-        .map(|a| {
-            let mut argument = PromptArgument::new(a.name.clone());
-            argument.description = a.description.clone();
-            argument.required = Some(a.required);
-            argument
-        })
-        .collect();
-    Ok(LoadedPrompt {
-        listed: Prompt::new(pin.name, raw.description.clone(), Some(arguments)),
-        arguments: raw
-            .arguments
-            .iter()
-            .map(|a| RawArgumentSpec {
-                name: a.name.clone(),
-                required: a.required,
-            })
-            .collect(),
-        messages,
-    })
+    LoadedPrompt::parse(pin.name, &text, path.parent().unwrap_or(Path::new("."))).map_err(invalid)
 }
 
 /// The `{{name}}` placeholders of a template.
