@@ -9,6 +9,7 @@ mod confirm;
 mod elicit;
 mod http;
 mod httpd;
+mod kill;
 mod limits;
 mod listing;
 mod lock;

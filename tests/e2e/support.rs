@@ -334,6 +334,22 @@ impl RawServer {
             .await;
     }
 
+    /// Kills the server with SIGKILL (it gets no chance to finish anything) and returns the
+    /// whole lines it had written to stdout that were not read yet.
+    pub async fn kill(mut self) -> Vec<Value> {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+        let mut rest = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut self.stdout, &mut rest)
+            .await
+            .unwrap();
+        let whole = rest.rfind('\n').map_or("", |end| &rest[..end]);
+        whole
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
     /// Closes stdin and waits for the server to exit; returns everything else it wrote.
     pub async fn finish(mut self) -> String {
         drop(self.stdin);
