@@ -184,12 +184,9 @@ fn validate_convert_redact(c: &mut Criterion) {
     let arguments = Value::Object(arguments(&message));
     c.bench_function("hot/validate_convert_redact_1kib", |b| {
         b.iter(|| {
-            assert!(tool.argument_errors(black_box(&arguments)).is_empty());
-            let Value::Object(object) = &arguments else {
-                unreachable!()
-            };
-            let params = warden::values::params_from_json(&tool.function.params, object)
-                .expect("the arguments convert");
+            let params = tool
+                .admit(black_box(&arguments))
+                .expect("the arguments pass and convert");
             let output = warden::values::to_json(&params[0]).expect("the value converts");
             let text = output.as_str().expect("a string");
             let mut report = Report::default();

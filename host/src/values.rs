@@ -41,7 +41,7 @@ pub fn admit(
 ///
 /// # Errors
 /// A message naming the parameter or field that does not fit its type.
-pub fn params_from_json(
+fn params_from_json(
     params: &[(String, Type)],
     arguments: &Map<String, Value>,
 ) -> Result<Vec<Val>, String> {
@@ -75,7 +75,7 @@ fn member(ty: &Type, value: Option<&Value>, path: &str) -> Result<Val, String> {
 ///
 /// # Errors
 /// A message naming the part of `value` that does not fit `ty`.
-pub fn from_json(ty: &Type, value: &Value, path: &str) -> Result<Val, String> {
+fn from_json(ty: &Type, value: &Value, path: &str) -> Result<Val, String> {
     let mismatch = |expected: &str| format!("`{path}`: expected {expected}, found {value}");
     // JSON has one kind of number: `1.0` is the integer 1, as the schema's `integer` says.
     macro_rules! int {
