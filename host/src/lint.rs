@@ -27,11 +27,12 @@
 //! verb forms) so that a factual third-person description ("reads the token from ...")
 //! passes; descriptions are the operator's to judge, so the rules lean toward precision.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::confusable::fold;
 
@@ -157,13 +158,21 @@ pub fn is_hidden(c: char) -> bool {
 struct View<'a> {
     original: &'a str,
     /// Hidden characters deleted, every other character [`fold`]ed.
-    text: String,
-    /// For each byte of `text`, where the original character it came from starts.
-    origin: Vec<usize>,
+    text: Cow<'a, str>,
+    /// For each byte of `text`, where the original character it came from starts; `None`
+    /// when `text` is the original (ASCII text has nothing hidden and nothing to fold).
+    origin: Option<Vec<usize>>,
 }
 
 impl<'a> View<'a> {
     fn of(original: &'a str) -> View<'a> {
+        if original.is_ascii() {
+            return View {
+                original,
+                text: Cow::Borrowed(original),
+                origin: None,
+            };
+        }
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         for (at, c) in original.char_indices() {
@@ -177,15 +186,18 @@ impl<'a> View<'a> {
         }
         View {
             original,
-            text,
-            origin,
+            text: Cow::Owned(text),
+            origin: Some(origin),
         }
     }
 
     /// The original span of a non-empty span of the view.
     fn original(&self, span: Range<usize>) -> Range<usize> {
-        let start = self.origin[span.start];
-        let last = self.origin[span.end - 1];
+        let Some(origin) = &self.origin else {
+            return span;
+        };
+        let start = origin[span.start];
+        let last = origin[span.end - 1];
         let last_len = self.original[last..]
             .chars()
             .next()
@@ -209,7 +221,13 @@ fn finding(original: &str, rule: &'static str, span: Range<usize>) -> Finding {
 /// The rules shared by descriptions and output.
 fn phrase_findings(view: &View) -> Vec<Finding> {
     let mut spans = Vec::new();
-    for (rule, regex) in RULES.iter() {
+    // One pass of the set names the rules that match anywhere (usually none); only those
+    // are searched one by one for their spans.
+    for (rule, regex) in RULE_SET
+        .matches(&view.text)
+        .into_iter()
+        .map(|index| &RULES[index])
+    {
         let mut from = 0;
         while let Some(m) = regex.find_at(&view.text, from) {
             let rejected = *rule == "exfiltrate"
@@ -280,6 +298,9 @@ fn names_no_secret(after: &str) -> bool {
 /// One finding per run of hidden characters in the original text.
 fn hidden_runs(text: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if text.is_ascii() {
+        return findings; // every hidden character is outside ASCII
+    }
     let mut run: Option<Range<usize>> = None;
     for (at, c) in text.char_indices().chain([(text.len(), 'x')]) {
         match (&mut run, is_hidden(c)) {
@@ -601,6 +622,15 @@ static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         ("role-markup", regex)
     });
     phrases.chain(markup).collect()
+});
+
+/// Every pattern of [`RULES`], in order, compiled as one set: a text most rules never match
+/// costs one search instead of one per rule.
+static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSetBuilder::new(RULES.iter().map(|(_, regex)| regex.as_str()))
+        .case_insensitive(true)
+        .build()
+        .unwrap_or_else(|error| panic!("lint rules do not compile as a set: {error}"))
 });
 
 /// A maximal run of tool-name characters.
