@@ -459,7 +459,9 @@ impl Warden {
         .await;
         drop(admission);
         // Every notification of the call goes out before its result.
-        if let Err(error) = forwarder.await {
+        if let Some(forwarder) = forwarder
+            && let Err(error) = forwarder.await
+        {
             tracing::debug!(%error, "the notification forwarder failed");
         }
         Ok(result.into())
@@ -844,12 +846,16 @@ impl Warden {
     }
 
     /// The notifier (log level, progress token) and cancellation of one call, and the task
-    /// that forwards its notifications to the client.
+    /// that forwards its notifications to the client: none when the client asked for neither
+    /// log messages nor progress, so that such a call spawns no task.
     fn call_extras(
         &self,
         tool: &Tool,
         context: &RequestContext<RoleServer>,
-    ) -> (crate::sandbox::CallExtras, tokio::task::JoinHandle<()>) {
+    ) -> (
+        crate::sandbox::CallExtras,
+        Option<tokio::task::JoinHandle<()>>,
+    ) {
         let token = context.meta.get_progress_token();
         let level = context.meta.log_level().or_else(|| {
             // The per-session level exists only in the handshake era.
@@ -858,6 +864,11 @@ impl Warden {
                 .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
             if modern { None } else { self.session_log.get() }
         });
+        let cancel = Some(context.ct.clone());
+        if level.is_none() && token.is_none() {
+            let notifier = crate::notify::Notifier::none();
+            return (crate::sandbox::CallExtras { notifier, cancel }, None);
+        }
         let (notifier, receiver) = crate::notify::Notifier::new(level, token.is_some());
         let forwarder = tokio::spawn(crate::notify::forward(
             context.peer.clone(),
@@ -865,10 +876,9 @@ impl Warden {
             tool.name.to_string(),
             receiver,
         ));
-        let extras = crate::sandbox::CallExtras {
-            notifier,
-            cancel: Some(context.ct.clone()),
-        };
-        (extras, forwarder)
+        (
+            crate::sandbox::CallExtras { notifier, cancel },
+            Some(forwarder),
+        )
     }
 }
