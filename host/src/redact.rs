@@ -26,7 +26,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -132,9 +132,13 @@ impl Redactor {
     /// apart by a `#2`, `#3`, ... suffix.
     pub fn redact_json(&self, value: &mut Value, report: &mut Report) {
         let mut stack = vec![value];
+        // Each number's digits, written into one buffer.
+        let mut digits = String::new();
         while let Some(value) = stack.pop() {
             if let Value::Number(number) = value {
-                if let Cow::Owned(text) = self.redact_str(&number.to_string(), report) {
+                digits.clear();
+                write!(digits, "{number}").expect("writing to a String succeeds");
+                if let Cow::Owned(text) = self.redact_str(&digits, report) {
                     *value = Value::String(text);
                 }
                 continue;
@@ -157,16 +161,21 @@ impl Redactor {
 
     /// Redacts the keys of `map`, keeping their order.
     fn redact_keys(&self, map: &mut serde_json::Map<String, Value>, report: &mut Report) {
-        let renamed: Vec<Option<String>> = map
-            .keys()
-            .map(|key| match self.redact_str(key, report) {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(key) => Some(key),
-            })
-            .collect();
-        if renamed.iter().all(Option::is_none) {
+        // Most maps keep every key: the list of new names starts at the first renamed key.
+        let rename = |key: &String, report: &mut Report| match self.redact_str(key, report) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(key) => Some(key),
+        };
+        let mut first_renamed = None;
+        let Some(first) = map.keys().position(|key| {
+            first_renamed = rename(key, report);
+            first_renamed.is_some()
+        }) else {
             return;
-        }
+        };
+        let mut renamed: Vec<Option<String>> = vec![None; first];
+        renamed.push(first_renamed);
+        renamed.extend(map.keys().skip(first + 1).map(|key| rename(key, report)));
         // Keys that keep their name keep it; a renamed key takes a suffix if need be.
         let kept: BTreeSet<&String> = map
             .keys()
