@@ -30,7 +30,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
@@ -223,11 +223,8 @@ fn phrase_findings(view: &View) -> Vec<Finding> {
     let mut spans = Vec::new();
     // One pass of the set names the rules that match anywhere (usually none); only those
     // are searched one by one for their spans.
-    for (rule, regex) in RULE_SET
-        .matches(&view.text)
-        .into_iter()
-        .map(|index| &RULES[index])
-    {
+    for index in RULE_SET.matches(&view.text).into_iter() {
+        let (rule, regex) = (&RULES[index].id, RULES[index].regex());
         let mut from = 0;
         while let Some(m) = regex.find_at(&view.text, from) {
             let rejected = *rule == "exfiltrate"
@@ -388,15 +385,24 @@ const SEP: &str = r#"(?:\s|[*`"'“”‘’])+"#;
 /// one).
 const WORD: &str = r"(?:[^\s.!?;]|[.!?;]\S)+";
 
-/// Compiles a rule: case-insensitive; each space stands for [`SEP`], `WORD` for [`WORD`],
-/// and `\b` is the ASCII word boundary (the view is folded to ASCII where it matters, and
-/// the ASCII boundary keeps the regex on the fast DFA path).
+/// Compiles a phrase pattern (see [`expand`]).
 fn rule(pattern: &str) -> Regex {
-    let pattern = pattern
+    compile(&expand(pattern))
+}
+
+/// A phrase pattern as a regex: each space stands for [`SEP`], `WORD` for [`WORD`], and `\b`
+/// is the ASCII word boundary (the view is folded to ASCII where it matters, and the ASCII
+/// boundary keeps the regex on the fast DFA path).
+fn expand(pattern: &str) -> String {
+    pattern
         .replace(' ', SEP)
         .replace("WORD", WORD)
-        .replace(r"\b", r"(?-u:\b)");
-    RegexBuilder::new(&pattern)
+        .replace(r"\b", r"(?-u:\b)")
+}
+
+/// Compiles a rule's regex, case-insensitive.
+fn compile(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|error| panic!("lint rule does not compile: {error}"))
@@ -610,24 +616,42 @@ const ROLE_MARKUP: &[&str] = &[
     r"(?m)^[[:blank:]]*(?:human|assistant)[[:blank:]]*:",
 ];
 
-static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+/// One rule: its id, and its pattern, compiled on first use (most texts match no rule, so
+/// most rules are never compiled on their own: see [`RULE_SET`]).
+struct Rule {
+    id: &'static str,
+    pattern: String,
+    regex: OnceLock<Regex>,
+}
+
+impl Rule {
+    fn new(id: &'static str, pattern: String) -> Self {
+        Rule {
+            id,
+            pattern,
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| compile(&self.pattern))
+    }
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let phrases = phrase_patterns()
         .into_iter()
-        .map(|(id, pattern)| (id, rule(&pattern)));
-    let markup = ROLE_MARKUP.iter().map(|pattern| {
-        let regex = RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .build()
-            .unwrap_or_else(|error| panic!("lint rule does not compile: {error}"));
-        ("role-markup", regex)
-    });
+        .map(|(id, pattern)| Rule::new(id, expand(&pattern)));
+    let markup = ROLE_MARKUP
+        .iter()
+        .map(|pattern| Rule::new("role-markup", (*pattern).to_string()));
     phrases.chain(markup).collect()
 });
 
 /// Every pattern of [`RULES`], in order, compiled as one set: a text most rules never match
 /// costs one search instead of one per rule.
 static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSetBuilder::new(RULES.iter().map(|(_, regex)| regex.as_str()))
+    RegexSetBuilder::new(RULES.iter().map(|rule| &rule.pattern))
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|error| panic!("lint rules do not compile as a set: {error}"))
@@ -1039,9 +1063,10 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
 
     #[test]
     fn every_rule_compiles_and_needs_text() {
-        for (rule, regex) in RULES.iter() {
-            assert!(!regex.is_match(""), "{rule}: {regex}");
-            assert!(!regex.is_match(" "), "{rule}: {regex}");
+        for rule in RULES.iter() {
+            let regex = rule.regex();
+            assert!(!regex.is_match(""), "{}: {regex}", rule.id);
+            assert!(!regex.is_match(" "), "{}: {regex}", rule.id);
         }
     }
 
