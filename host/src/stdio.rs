@@ -6,6 +6,7 @@
 //! oversized line or a non-request, `-32602` for a request whose params do not parse).
 
 use std::borrow::Cow;
+use std::io::Write;
 
 use rmcp::RoleServer;
 use rmcp::model::{
@@ -14,8 +15,8 @@ use rmcp::model::{
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::sync::{mpsc, oneshot};
 
 /// Lines waiting for the writer before senders wait.
 const OUTBOX: usize = 256;
@@ -96,34 +97,54 @@ pub struct Closed;
 
 impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
     /// Reads messages from `input` (lines of at most `limit` bytes) and writes to `output`
-    /// from a task of its own. The task ends once the transport is dropped and every pending
-    /// line is written: await the returned handle before exiting, so no answer is lost.
-    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(
+    /// from a thread of its own. The thread ends once the transport is dropped and every
+    /// pending line is written, and then completes the returned receiver: await it before
+    /// exiting, so no answer is lost. (A plain thread, not one of tokio's blocking pool, so
+    /// that a writer still waiting can never hold up the runtime's shutdown.)
+    ///
+    /// The writer is a plain blocking loop on a thread, not async writes to tokio's stdout:
+    /// those run each write and each flush as a separate job on tokio's blocking pool, which
+    /// cost a line, its newline and the flush three round trips between threads per message.
+    /// Here a message costs one wake-up of the writer, and lines that wait are written
+    /// together.
+    pub fn new<W: Write + Send + 'static>(
         input: R,
         output: W,
         limit: usize,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> std::io::Result<(Self, oneshot::Receiver<()>)> {
         let (outbox, mut pending) = mpsc::channel::<String>(OUTBOX);
-        let writer = tokio::spawn(async move {
+        let (done, finished) = oneshot::channel();
+        let write = move || {
             let mut output = output;
-            while let Some(line) = pending.recv().await {
-                let written = async {
-                    output.write_all(line.as_bytes()).await?;
-                    output.write_all(b"\n").await?;
-                    output.flush().await
-                };
-                if let Err(error) = written.await {
+            let mut batch = String::new();
+            while let Some(line) = pending.blocking_recv() {
+                batch.clear();
+                batch.push_str(&line);
+                batch.push('\n');
+                while let Ok(line) = pending.try_recv() {
+                    batch.push_str(&line);
+                    batch.push('\n');
+                }
+                if let Err(error) = output
+                    .write_all(batch.as_bytes())
+                    .and_then(|()| output.flush())
+                {
                     tracing::warn!(%error, "cannot write to stdout; stopping");
                     break;
                 }
             }
-        });
+            // The receiver is gone only when nobody waits for the last answers any more.
+            let _ = done.send(());
+        };
+        std::thread::Builder::new()
+            .name("warden-stdout".into())
+            .spawn(write)?;
         let transport = StdioTransport {
             lines: LineReader::new(input, limit),
             outbox,
             limit,
         };
-        (transport, writer)
+        Ok((transport, finished))
     }
 
     async fn reply_error(&mut self, id: Value, code: i64, message: String) {
