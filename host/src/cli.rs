@@ -415,7 +415,7 @@ fn check_http(http: &HttpArgs, clients: &crate::clients::Clients) -> anyhow::Res
 
 async fn serve_stdio(warden: Warden, limit: usize) -> anyhow::Result<ExitCode> {
     let (transport, writer) = StdioTransport::new(
-        tokio::io::BufReader::new(tokio::io::stdin()),
+        std::io::BufReader::new(std::io::stdin()),
         std::io::stdout(),
         limit,
     )

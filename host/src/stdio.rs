@@ -6,7 +6,7 @@
 //! oversized line or a non-request, `-32602` for a request whose params do not parse).
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{BufRead, Write};
 
 use rmcp::RoleServer;
 use rmcp::model::{
@@ -15,7 +15,6 @@ use rmcp::model::{
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::sync::{mpsc, oneshot};
 
 /// Lines waiting for the writer before senders wait.
@@ -36,21 +35,21 @@ pub struct LineReader<R> {
     limit: usize,
 }
 
-impl<R: AsyncBufRead + Unpin> LineReader<R> {
+impl<R: BufRead> LineReader<R> {
     /// Reads from `reader`.
     pub fn new(reader: R, limit: usize) -> Self {
         LineReader { reader, limit }
     }
 
-    /// The next frame, or `None` at end of input.
+    /// The next frame, or `None` at end of input (blocking until one arrives).
     ///
     /// # Errors
     /// Reading fails.
-    pub async fn next(&mut self) -> std::io::Result<Option<Frame>> {
+    pub fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
         let mut line = Vec::new();
         let mut length = 0usize;
         loop {
-            let available = self.reader.fill_buf().await?;
+            let available = self.reader.fill_buf()?;
             if available.is_empty() {
                 return Ok((length > 0).then(|| self.frame(line, length)));
             }
@@ -83,9 +82,12 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     }
 }
 
+/// Frames read ahead of the transport before the reader waits.
+const INBOX: usize = 64;
+
 /// An rmcp transport over a byte reader and writer, with Warden's framing.
-pub struct StdioTransport<R> {
-    lines: LineReader<R>,
+pub struct StdioTransport {
+    frames: mpsc::Receiver<std::io::Result<Frame>>,
     outbox: mpsc::Sender<String>,
     limit: usize,
 }
@@ -95,23 +97,45 @@ pub struct StdioTransport<R> {
 #[error("the output stream is closed")]
 pub struct Closed;
 
-impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
-    /// Reads messages from `input` (lines of at most `limit` bytes) and writes to `output`
-    /// from a thread of its own. The thread ends once the transport is dropped and every
-    /// pending line is written, and then completes the returned receiver: await it before
-    /// exiting, so no answer is lost. (A plain thread, not one of tokio's blocking pool, so
-    /// that a writer still waiting can never hold up the runtime's shutdown.)
+impl StdioTransport {
+    /// Reads messages from `input` (lines of at most `limit` bytes) on a thread of its own,
+    /// and writes to `output` from another. The writer ends once the transport is dropped
+    /// and every pending line is written, and then completes the returned receiver: await it
+    /// before exiting, so no answer is lost. (Plain threads, not tokio's blocking pool, so
+    /// that a reader or writer still waiting can never hold up the runtime's shutdown.)
     ///
-    /// The writer is a plain blocking loop on a thread, not async writes to tokio's stdout:
-    /// those run each write and each flush as a separate job on tokio's blocking pool, which
-    /// cost a line, its newline and the flush three round trips between threads per message.
-    /// Here a message costs one wake-up of the writer, and lines that wait are written
-    /// together.
-    pub fn new<W: Write + Send + 'static>(
+    /// Both are plain blocking loops rather than tokio's stdin and stdout: those run each
+    /// read, each write and each flush as a separate job on tokio's blocking pool, which
+    /// cost several round trips between threads per message. Here a message costs one
+    /// wake-up of the transport's task when it arrives and one of the writer when its answer
+    /// is ready, and lines that wait are written together.
+    pub fn new<R: BufRead + Send + 'static, W: Write + Send + 'static>(
         input: R,
         output: W,
         limit: usize,
     ) -> std::io::Result<(Self, oneshot::Receiver<()>)> {
+        let (arrived, frames) = mpsc::channel(INBOX);
+        let read = move || {
+            let mut lines = LineReader::new(input, limit);
+            loop {
+                match lines.next_frame() {
+                    Ok(Some(frame)) => {
+                        if arrived.blocking_send(Ok(frame)).is_err() {
+                            return; // the transport is gone
+                        }
+                    }
+                    // End of input: dropping `arrived` ends the session.
+                    Ok(None) => return,
+                    Err(error) => {
+                        let _ = arrived.blocking_send(Err(error));
+                        return;
+                    }
+                }
+            }
+        };
+        std::thread::Builder::new()
+            .name("warden-stdin".into())
+            .spawn(read)?;
         let (outbox, mut pending) = mpsc::channel::<String>(OUTBOX);
         let (done, finished) = oneshot::channel();
         let write = move || {
@@ -140,7 +164,7 @@ impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
             .name("warden-stdout".into())
             .spawn(write)?;
         let transport = StdioTransport {
-            lines: LineReader::new(input, limit),
+            frames,
             outbox,
             limit,
         };
@@ -257,7 +281,7 @@ async fn reply_error(outbox: mpsc::Sender<String>, id: Value, code: i64, message
     let _ = outbox.send(reply.to_string()).await;
 }
 
-impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R> {
+impl Transport<RoleServer> for StdioTransport {
     type Error = Closed;
 
     fn name() -> Cow<'static, str> {
@@ -277,10 +301,10 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
         loop {
-            let frame = match self.lines.next().await {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return None,
-                Err(error) => {
+            let frame = match self.frames.recv().await {
+                Some(Ok(frame)) => frame,
+                None => return None,
+                Some(Err(error)) => {
                     tracing::warn!(%error, "cannot read stdin; stopping");
                     return None;
                 }
@@ -319,19 +343,19 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn frames_lines_and_discards_long_ones() {
+    #[test]
+    fn frames_lines_and_discards_long_ones() {
         let input: &[u8] = b"short\r\n0123456789abc\nlast";
-        let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(4, input), 8);
+        let mut reader = LineReader::new(std::io::BufReader::with_capacity(4, input), 8);
         assert_eq!(
-            reader.next().await.unwrap(),
+            reader.next_frame().unwrap(),
             Some(Frame::Line(b"short".to_vec()))
         );
-        assert_eq!(reader.next().await.unwrap(), Some(Frame::TooLong(13)));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::TooLong(13)));
         assert_eq!(
-            reader.next().await.unwrap(),
+            reader.next_frame().unwrap(),
             Some(Frame::Line(b"last".to_vec()))
         );
-        assert_eq!(reader.next().await.unwrap(), None);
+        assert_eq!(reader.next_frame().unwrap(), None);
     }
 }
