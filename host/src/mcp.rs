@@ -446,7 +446,7 @@ impl Warden {
             }
         };
         let (extras, forwarder) = self.call_extras(tool, context);
-        let result = call::call_with(
+        let call = call::call_with(
             caller,
             tool,
             &served.sandbox,
@@ -455,15 +455,15 @@ impl Warden {
             &shared.audit,
             correlation_id,
             extras,
-        )
-        .await;
+        );
+        // The forwarder runs beside the call in this task (it sends whenever the call yields,
+        // at least every million fuel) and ends when the call's store is dropped, so every
+        // notification of the call goes out before its result.
+        let result = match forwarder {
+            None => call.await,
+            Some(forwarder) => tokio::join!(call, forwarder).0,
+        };
         drop(admission);
-        // Every notification of the call goes out before its result.
-        if let Some(forwarder) = forwarder
-            && let Err(error) = forwarder.await
-        {
-            tracing::debug!(%error, "the notification forwarder failed");
-        }
         Ok(result.into())
     }
 }
@@ -845,16 +845,16 @@ impl Warden {
         .into()))
     }
 
-    /// The notifier (log level, progress token) and cancellation of one call, and the task
+    /// The notifier (log level, progress token) and cancellation of one call, and the future
     /// that forwards its notifications to the client: none when the client asked for neither
-    /// log messages nor progress, so that such a call spawns no task.
+    /// log messages nor progress.
     fn call_extras(
         &self,
         tool: &Tool,
         context: &RequestContext<RoleServer>,
     ) -> (
         crate::sandbox::CallExtras,
-        Option<tokio::task::JoinHandle<()>>,
+        Option<impl Future<Output = ()> + use<>>,
     ) {
         let token = context.meta.get_progress_token();
         let level = context.meta.log_level().or_else(|| {
@@ -870,12 +870,8 @@ impl Warden {
             return (crate::sandbox::CallExtras { notifier, cancel }, None);
         }
         let (notifier, receiver) = crate::notify::Notifier::new(level, token.is_some());
-        let forwarder = tokio::spawn(crate::notify::forward(
-            context.peer.clone(),
-            token,
-            tool.name.to_string(),
-            receiver,
-        ));
+        let forwarder =
+            crate::notify::forward(context.peer.clone(), token, tool.name.to_string(), receiver);
         (
             crate::sandbox::CallExtras { notifier, cancel },
             Some(forwarder),
