@@ -68,6 +68,13 @@ struct Args {
     /// Start-ups timed per cache state and transport.
     #[arg(long, default_value_t = 5)]
     startups: usize,
+    /// Pin the servers to these CPUs (`taskset -c` syntax, e.g. `1`); pin the load tool
+    /// itself with `taskset -c 0 warden-load ...`.
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Run only over this transport (the start-up too).
+    #[arg(long, value_parser = ["stdio", "http"])]
+    only: Option<String>,
     /// A short run that checks the tool works: 100 sequential calls, 10 clients × 10 calls,
     /// one start-up of 3 components (overrides the counts above).
     #[arg(long)]
@@ -145,16 +152,24 @@ async fn main() -> anyhow::Result<()> {
         .native
         .clone()
         .map_or_else(|| beside("native-echo"), Ok)?;
-    let setup = Setup::new(warden, native, &args.plugins)?;
+    let setup = Setup::new(warden, native, &args.plugins, args.server_cpus.clone())?;
 
+    let transports: Vec<Transport> = [Transport::Stdio, Transport::Http]
+        .into_iter()
+        .filter(|transport| {
+            args.only
+                .as_deref()
+                .is_none_or(|only| only.eq_ignore_ascii_case(transport.name()))
+        })
+        .collect();
     let cache = setup.fresh_cache();
     let mut loads = Vec::new();
-    for transport in [Transport::Stdio, Transport::Http] {
+    for &transport in &transports {
         loads.push(load(&setup, transport, &cache, &args).await?);
     }
     let mut startups = Vec::new();
     let many = setup.many_manifest(args.components, &args.plugins)?;
-    for transport in [Transport::Stdio, Transport::Http] {
+    for &transport in &transports {
         startups.push(startup(&setup, transport, &many, args.startups).await?);
     }
     report::print(&args, &loads, &startups);

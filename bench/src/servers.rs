@@ -63,6 +63,8 @@ pub struct Setup {
     dir: tempfile::TempDir,
     /// Serves `echo` (plus the anonymous loopback client HTTP needs), auditing to a file.
     echo_manifest: PathBuf,
+    /// The CPUs the servers run on (`taskset -c` syntax), if pinned.
+    server_cpus: Option<String>,
 }
 
 impl Setup {
@@ -70,7 +72,12 @@ impl Setup {
     ///
     /// # Errors
     /// A binary or the plugin is missing, or `warden lock` fails.
-    pub fn new(warden: PathBuf, native: PathBuf, plugins: &Path) -> anyhow::Result<Self> {
+    pub fn new(
+        warden: PathBuf,
+        native: PathBuf,
+        plugins: &Path,
+        server_cpus: Option<String>,
+    ) -> anyhow::Result<Self> {
         for binary in [&warden, &native] {
             if !binary.is_file() {
                 bail!(
@@ -98,6 +105,7 @@ impl Setup {
             native,
             dir,
             echo_manifest,
+            server_cpus,
         };
         setup.lock(&setup.echo_manifest)?;
         Ok(setup)
@@ -178,9 +186,21 @@ impl Setup {
         cache: &Path,
         http: Option<SocketAddr>,
     ) -> Command {
-        let mut command = match kind {
+        let binary = match kind {
+            Kind::Warden => &self.warden,
+            Kind::Native => &self.native,
+        };
+        // taskset execs the server: the process id stays the server's.
+        let mut command = match &self.server_cpus {
+            Some(cpus) => {
+                let mut command = Command::new("taskset");
+                command.arg("-c").arg(cpus).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        match kind {
             Kind::Warden => {
-                let mut command = Command::new(&self.warden);
                 command
                     .arg("serve")
                     .arg("--locked")
@@ -188,10 +208,9 @@ impl Setup {
                     .arg(manifest.unwrap_or(&self.echo_manifest))
                     .arg("--cache-dir")
                     .arg(cache);
-                command
             }
-            Kind::Native => Command::new(&self.native),
-        };
+            Kind::Native => {}
+        }
         if let Some(addr) = http {
             command.arg("--http").arg(addr.to_string());
         }
