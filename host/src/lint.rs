@@ -648,6 +648,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     phrases.chain(markup).collect()
 });
 
+/// Compiles the rule set on a thread of its own, so that it is ready (or nearly) when the
+/// first text is linted: start-up loads the components meanwhile.
+pub fn compile_in_background() {
+    // Nothing to wait for: the first lint waits for the set if it is not ready yet (and
+    // compiles it itself if this thread could not be started).
+    let _ = std::thread::Builder::new()
+        .name("warden-lint".into())
+        .spawn(|| LazyLock::force(&RULE_SET));
+}
+
 /// Every pattern of [`RULES`], in order, compiled as one set: a text most rules never match
 /// costs one search instead of one per rule.
 static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {

@@ -92,7 +92,9 @@ impl Redactor {
         let markers = labels
             .iter()
             .map(String::as_str)
-            .chain(RULES.rules.iter().map(|rule| rule.id))
+            // The rules' ids, from their specs: building a redactor does not wait for the
+            // rules to compile.
+            .chain(SPECS.iter().map(|spec| spec.id))
             .map(|label| format!("{MARKER_OPEN}{label}]"));
         let markers = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -1121,6 +1123,16 @@ const GLOBAL_STOPWORDS: &[&str] = &[
 
 /// The compiled rule table, shared by every redactor.
 static RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(SPECS));
+
+/// Compiles the built-in rules on a thread of its own, so that they are ready (or nearly)
+/// when the first text is redacted: start-up loads the components meanwhile.
+pub fn compile_in_background() {
+    // Nothing to wait for: the first redaction waits for the rules if they are not ready
+    // yet (and compiles them itself if this thread could not be started).
+    let _ = std::thread::Builder::new()
+        .name("warden-redact".into())
+        .spawn(|| LazyLock::force(&RULES));
+}
 
 struct Rules {
     rules: Vec<Rule>,
