@@ -180,7 +180,8 @@ pub struct CallTarget<'a> {
 pub struct CallExtras {
     /// Where its log messages and progress go.
     pub notifier: crate::notify::Notifier,
-    /// Cancelled when the client cancels the request: the guest is stopped at once.
+    /// Cancelled when the client cancels the request: the guest is stopped promptly (at its
+    /// next yield, or on the next epoch tick).
     pub cancel: Option<CancellationToken>,
 }
 
