@@ -2,16 +2,20 @@
 # Runs every test of Warden, in one go, on a fresh machine or a warm one:
 #   1. the example plugins rebuild byte-for-byte (their digests are pinned in warden.toml);
 #   2. cargo fmt and clippy are clean;
-#   3. cargo test --release --workspace --all-features: unit tests, SDK doctests, and the
+#   3. cargo test --release --workspace --all-features: unit tests, SDK doctests, the
 #      end-to-end tests that start the real `warden` binary and call the real components
-#      (OTLP export included); then the plugins' own unit tests;
+#      (OTLP export included), and a smoke run of the load tool (bench/: `warden-load
+#      --smoke` against that binary and the native rmcp baseline, over stdio and HTTP; a few
+#      hundred calls, no timing checked); then the plugins' own unit tests;
 #   4. the official Python MCP SDK drives the same binary in both protocol eras;
 #   5. the official MCP conformance suite runs against it (`serve --http`), both eras, and
 #      must match tests/conformance/expected-failures-<era>.yml exactly;
 #   6. every fuzz target (fuzz/) runs for a short, bounded time, so none of them rots: built
 #      with the stable toolchain into a target dir of its own (fuzz/run.sh says how and why).
 # The host is built once (release profile, all features: clippy and the tests ask for the same
-# feature set, so no dependency is built for two) and reused by every step after it.
+# feature set, so no dependency is built for two) and reused by every step after it. The load
+# tool is a workspace member built and run by that same `cargo test`: no step of its own
+# builds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -5,6 +5,10 @@
 //!   `Store` + instance with fuel, memory limit, epoch deadline and a deny-all WASI context,
 //!   the call, result shaping, redaction and the audit record (to a file, `fsync =
 //!   "interval"`).
+//! - `sandbox/warden_sandbox_call`: only the sandbox part of that call, `Sandbox::call`: a
+//!   fresh `Store` + instance with fuel, memory limit, epoch deadline and a deny-all WASI
+//!   context (captured stdout and stderr, the egress hooks), the call and the drop; the
+//!   same work as the floor plus what Warden's sandbox adds.
 //! - `sandbox/raw_wasmtime_floor`: raw wasmtime with `PoolingAllocationConfig::default()`:
 //!   a fresh `Store` + instance + call of the same `echo` component and drop, with no fuel,
 //!   no limits and an empty WASI context; no Warden code.
@@ -27,6 +31,7 @@ use warden::audit::{AuditLog, AuditSettings, Fsync, OnError, Outcome, Record};
 use warden::authorize::{Caller, Transport};
 use warden::clients::{Allowed, ClientLimits};
 use warden::redact::Report;
+use warden::sandbox::CallTarget;
 
 /// The repository root.
 fn root() -> PathBuf {
@@ -101,6 +106,37 @@ fn warden_echo_call(c: &mut Criterion) {
                 .await;
                 assert_ne!(result.is_error, Some(true), "{result:?}");
                 black_box(result)
+            })
+        })
+    });
+}
+
+fn warden_sandbox_call(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let prepared = warden::prepare(&manifest(dir.path()), None).expect("the manifest loads");
+    let tool = prepared.catalog.get("echo_echo").expect("echo_echo");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let message = "0123456789abcdef0123456789abcdef";
+    c.bench_function("sandbox/warden_sandbox_call", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let target = CallTarget {
+                    tool: &tool.name,
+                    pre: &tool.pre,
+                    function: &tool.function.index,
+                    result_count: 1,
+                    limits: tool.limits,
+                    grants: &tool.grants,
+                };
+                let report = prepared
+                    .sandbox
+                    .call(target, vec![Val::String(message.into())])
+                    .await;
+                assert!(report.outcome.is_ok(), "{report:?}");
+                black_box(report)
             })
         })
     });
@@ -223,6 +259,7 @@ fn audit_record(c: &mut Criterion) {
 criterion_group!(
     benches,
     raw_wasmtime_floor,
+    warden_sandbox_call,
     warden_echo_call,
     validate_convert_redact,
     audit_record

@@ -193,7 +193,8 @@ impl Record {
 /// The line of one record, in field order; `hash` is appended after hashing.
 #[derive(Serialize)]
 struct Line<'a> {
-    time: String,
+    #[serde(serialize_with = "display")]
+    time: Rfc3339,
     seq: u64,
     correlation_id: &'a str,
     client: &'a str,
@@ -203,10 +204,14 @@ struct Line<'a> {
     prompt: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     component: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    digest: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display_some"
+    )]
+    digest: Option<&'a Sha256Digest>,
     args: &'a Value,
-    outcome: String,
+    #[serde(serialize_with = "display")]
+    outcome: Outcome,
     duration_us: u64,
     fuel_used: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,6 +229,25 @@ struct Line<'a> {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// Serializes `value` as the string it displays as, without an intermediate `String`.
+fn display<S: serde::Serializer>(
+    value: &impl fmt::Display,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// [`display`] of an `Option` that `skip_serializing_if` leaves only when it is `Some`.
+fn display_some<S: serde::Serializer>(
+    value: &Option<&Sha256Digest>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => serializer.collect_str(value),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// When written records are flushed to stable storage.
@@ -463,7 +487,7 @@ impl AuditLog {
         let chain = &mut *guard;
         let seq = chain.seq + 1;
         let line = Line {
-            time: rfc3339(SystemTime::now()),
+            time: Rfc3339(SystemTime::now()),
             seq,
             correlation_id: &record.correlation_id,
             client: &record.client,
@@ -471,9 +495,9 @@ impl AuditLog {
             tool: &record.tool,
             prompt: prompt.as_deref(),
             component: record.component.as_ref().map(|(id, _)| id.as_str()),
-            digest: record.component.as_ref().map(|(_, d)| d.to_string()),
+            digest: record.component.as_ref().map(|(_, digest)| digest),
             args: &record.args,
-            outcome: record.outcome.to_string(),
+            outcome: record.outcome,
             duration_us: u64::try_from(record.duration.as_micros()).unwrap_or(u64::MAX),
             fuel_used: record.fuel_used,
             peak_memory: record.peak_memory,
@@ -484,15 +508,14 @@ impl AuditLog {
             source: record.source.as_deref(),
             prev: &chain.prev,
         };
-        let (text, hash) = seal(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
+        let mut bytes = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
+        let hash = seal(&mut bytes);
         let Some(file) = chain.file.as_mut() else {
-            tracing::info!(target: "warden::audit", "{text}");
+            tracing::info!(target: "warden::audit", "{}", String::from_utf8_lossy(&bytes).trim_end());
             chain.seq = seq;
             chain.prev = hash;
             return Ok(());
         };
-        let mut bytes = text.into_bytes();
-        bytes.push(b'\n');
         if let Err(error) = file.write_all(&bytes) {
             // Undo a partial line, so that later records still chain.
             let _ = file.set_len(chain.len);
@@ -546,11 +569,19 @@ fn flush_every_interval(log: &Weak<AuditLog>) {
     }
 }
 
-/// Appends `,"hash":"…"` to the canonical `line` (a JSON object): the line and its hash.
-fn seal(canonical: &str) -> (String, String) {
-    let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
-    let body = canonical.strip_suffix('}').unwrap_or(canonical);
-    (format!("{body},\"hash\":\"{hash}\"}}"), hash)
+/// Turns the canonical `line` (a JSON object) into the record's line: `,"hash":"…"` added
+/// as its last member, and a newline. Returns the hash.
+fn seal(line: &mut Vec<u8>) -> String {
+    let mut hash = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(&line[..]), &mut hash)
+        .expect("64 hex digits encode 32 bytes");
+    if line.last() == Some(&b'}') {
+        line.pop();
+    }
+    line.extend_from_slice(b",\"hash\":\"");
+    line.extend_from_slice(&hash);
+    line.extend_from_slice(b"\"}\n");
+    String::from_utf8_lossy(&hash).into_owned()
 }
 
 /// The end of an audit file: its last whole (newline-terminated) line, and where the whole
@@ -761,12 +792,12 @@ pub fn summarize(
                 Value::Array(_) => "array",
                 Value::Object(_) => "object",
             };
-            let bytes = serde_json::to_vec(value).map_or(0, |b| b.len());
+            let bytes = crate::units::json_size(value);
             let mut entry = json!({"key": key, "type": kind, "bytes": bytes});
             if log_params.iter().any(|p| p == key) {
                 let mut value = value.clone();
                 redactor.redact_json(&mut value, &mut Report::default());
-                let shown = serde_json::to_vec(&value).map_or(usize::MAX, |b| b.len());
+                let shown = crate::units::json_size(&value);
                 match value {
                     _ if shown <= MAX_LOGGED_VALUE => entry["value"] = value,
                     Value::String(text) => {
@@ -812,28 +843,33 @@ pub fn correlation_id(traceparent: Option<&str>) -> String {
     hex::encode(bytes)
 }
 
-/// `time` as RFC 3339 in UTC with microseconds, e.g. `2026-11-25T02:18:38.123456Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60,
-        since.subsec_micros()
-    )
+/// A time, displayed as RFC 3339 in UTC with microseconds, e.g. `2026-11-25T02:18:38.123456Z`.
+struct Rfc3339(SystemTime);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        // Howard Hinnant's civil_from_days.
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+            rem / 3_600,
+            rem % 3_600 / 60,
+            rem % 60,
+            since.subsec_micros()
+        )
+    }
 }
 
 /// A refused `prompts/get` of `prompt` by `client`: the arguments are summarized (keys, types
@@ -1091,11 +1127,14 @@ mod tests {
 
     #[test]
     fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Rfc3339(UNIX_EPOCH).to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
         let t = UNIX_EPOCH + Duration::from_micros(1_795_918_718_123_456);
-        assert_eq!(rfc3339(t), "2026-11-29T02:18:38.123456Z");
+        assert_eq!(Rfc3339(t).to_string(), "2026-11-29T02:18:38.123456Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(Rfc3339(leap).to_string(), "2000-02-29T00:00:00.000000Z");
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub async fn call_with(
     record.component = Some((tool.component.as_str().to_string(), tool.digest));
     record.args = audit::summarize(&arguments, &tool.log_params, redactor);
     let arguments = Value::Object(arguments);
-    let argument_bytes = serde_json::to_vec(&arguments).map_or(usize::MAX, |b| b.len());
+    let argument_bytes = crate::units::json_size(&arguments);
     let (outcome, result) = match check_arguments(
         tool,
         &arguments,
@@ -187,7 +187,7 @@ fn bound_output(
     result: CallToolResult,
     limit: ByteSize,
 ) -> (Outcome, CallToolResult) {
-    let size = serde_json::to_vec(&result).map_or(usize::MAX, |bytes| bytes.len());
+    let size = crate::units::json_size(&result);
     if size as u64 <= limit.bytes() {
         return (outcome, result);
     }
@@ -341,7 +341,7 @@ pub fn arguments_acceptable(
     settings: &ServerSettings,
 ) -> bool {
     let arguments = Value::Object(arguments.clone());
-    let bytes = serde_json::to_vec(&arguments).map_or(usize::MAX, |b| b.len());
+    let bytes = crate::units::json_size(&arguments);
     check_arguments(tool, &arguments, bytes, settings.max_argument_bytes).is_ok()
 }
 

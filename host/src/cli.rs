@@ -421,10 +421,11 @@ fn check_http(http: &HttpArgs, clients: &crate::clients::Clients) -> anyhow::Res
 
 async fn serve_stdio(warden: Warden, limit: usize) -> anyhow::Result<ExitCode> {
     let (transport, writer) = StdioTransport::new(
-        tokio::io::BufReader::new(tokio::io::stdin()),
-        tokio::io::stdout(),
+        std::io::BufReader::new(std::io::stdin()),
+        std::io::stdout(),
         limit,
-    );
+    )
+    .context("cannot start the stdout writer")?;
     let running = rmcp::serve_server(warden, transport)
         .await
         .context("the MCP session failed to start")?;

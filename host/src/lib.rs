@@ -88,6 +88,9 @@ pub enum PrepareError {
 /// # Errors
 /// Every problem found, each naming the file, line and key.
 pub fn prepare(path: &Path, cache: Option<&Path>) -> Result<Prepared, PrepareError> {
+    // The two rule sets compile beside the component loading below.
+    lint::compile_in_background();
+    redact::compile_in_background();
     let (raw, map) = manifest::load(path)?;
     let policy = Policy::from_raw(raw, &map)?;
     let secrets = std::sync::Arc::new(policy.secrets.clone());

@@ -27,11 +27,12 @@
 //! verb forms) so that a factual third-person description ("reads the token from ...")
 //! passes; descriptions are the operator's to judge, so the rules lean toward precision.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::confusable::fold;
 
@@ -157,13 +158,21 @@ pub fn is_hidden(c: char) -> bool {
 struct View<'a> {
     original: &'a str,
     /// Hidden characters deleted, every other character [`fold`]ed.
-    text: String,
-    /// For each byte of `text`, where the original character it came from starts.
-    origin: Vec<usize>,
+    text: Cow<'a, str>,
+    /// For each byte of `text`, where the original character it came from starts; `None`
+    /// when `text` is the original (ASCII text has nothing hidden and nothing to fold).
+    origin: Option<Vec<usize>>,
 }
 
 impl<'a> View<'a> {
     fn of(original: &'a str) -> View<'a> {
+        if original.is_ascii() {
+            return View {
+                original,
+                text: Cow::Borrowed(original),
+                origin: None,
+            };
+        }
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         for (at, c) in original.char_indices() {
@@ -177,15 +186,18 @@ impl<'a> View<'a> {
         }
         View {
             original,
-            text,
-            origin,
+            text: Cow::Owned(text),
+            origin: Some(origin),
         }
     }
 
     /// The original span of a non-empty span of the view.
     fn original(&self, span: Range<usize>) -> Range<usize> {
-        let start = self.origin[span.start];
-        let last = self.origin[span.end - 1];
+        let Some(origin) = &self.origin else {
+            return span;
+        };
+        let start = origin[span.start];
+        let last = origin[span.end - 1];
         let last_len = self.original[last..]
             .chars()
             .next()
@@ -209,7 +221,10 @@ fn finding(original: &str, rule: &'static str, span: Range<usize>) -> Finding {
 /// The rules shared by descriptions and output.
 fn phrase_findings(view: &View) -> Vec<Finding> {
     let mut spans = Vec::new();
-    for (rule, regex) in RULES.iter() {
+    // One pass of the set names the rules that match anywhere (usually none); only those
+    // are searched one by one for their spans.
+    for index in RULE_SET.matches(&view.text).into_iter() {
+        let (rule, regex) = (&RULES[index].id, RULES[index].regex());
         let mut from = 0;
         while let Some(m) = regex.find_at(&view.text, from) {
             let rejected = *rule == "exfiltrate"
@@ -280,6 +295,9 @@ fn names_no_secret(after: &str) -> bool {
 /// One finding per run of hidden characters in the original text.
 fn hidden_runs(text: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if text.is_ascii() {
+        return findings; // every hidden character is outside ASCII
+    }
     let mut run: Option<Range<usize>> = None;
     for (at, c) in text.char_indices().chain([(text.len(), 'x')]) {
         match (&mut run, is_hidden(c)) {
@@ -367,15 +385,24 @@ const SEP: &str = r#"(?:\s|[*`"'“”‘’])+"#;
 /// one).
 const WORD: &str = r"(?:[^\s.!?;]|[.!?;]\S)+";
 
-/// Compiles a rule: case-insensitive; each space stands for [`SEP`], `WORD` for [`WORD`],
-/// and `\b` is the ASCII word boundary (the view is folded to ASCII where it matters, and
-/// the ASCII boundary keeps the regex on the fast DFA path).
+/// Compiles a phrase pattern (see [`expand`]).
 fn rule(pattern: &str) -> Regex {
-    let pattern = pattern
+    compile(&expand(pattern))
+}
+
+/// A phrase pattern as a regex: each space stands for [`SEP`], `WORD` for [`WORD`], and `\b`
+/// is the ASCII word boundary (the view is folded to ASCII where it matters, and the ASCII
+/// boundary keeps the regex on the fast DFA path).
+fn expand(pattern: &str) -> String {
+    pattern
         .replace(' ', SEP)
         .replace("WORD", WORD)
-        .replace(r"\b", r"(?-u:\b)");
-    RegexBuilder::new(&pattern)
+        .replace(r"\b", r"(?-u:\b)")
+}
+
+/// Compiles a rule's regex, case-insensitive.
+fn compile(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|error| panic!("lint rule does not compile: {error}"))
@@ -589,18 +616,55 @@ const ROLE_MARKUP: &[&str] = &[
     r"(?m)^[[:blank:]]*(?:human|assistant)[[:blank:]]*:",
 ];
 
-static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+/// One rule: its id, and its pattern, compiled on first use (most texts match no rule, so
+/// most rules are never compiled on their own: see [`RULE_SET`]).
+struct Rule {
+    id: &'static str,
+    pattern: String,
+    regex: OnceLock<Regex>,
+}
+
+impl Rule {
+    fn new(id: &'static str, pattern: String) -> Self {
+        Rule {
+            id,
+            pattern,
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| compile(&self.pattern))
+    }
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let phrases = phrase_patterns()
         .into_iter()
-        .map(|(id, pattern)| (id, rule(&pattern)));
-    let markup = ROLE_MARKUP.iter().map(|pattern| {
-        let regex = RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .build()
-            .unwrap_or_else(|error| panic!("lint rule does not compile: {error}"));
-        ("role-markup", regex)
-    });
+        .map(|(id, pattern)| Rule::new(id, expand(&pattern)));
+    let markup = ROLE_MARKUP
+        .iter()
+        .map(|pattern| Rule::new("role-markup", (*pattern).to_string()));
     phrases.chain(markup).collect()
+});
+
+/// Compiles the rule set on a thread of its own, so that it is ready (or nearly) when the
+/// first text is linted: start-up loads the components meanwhile.
+pub fn compile_in_background() {
+    // Nothing to wait for: the first lint waits for the set if it is not ready yet (and
+    // compiles it itself if this thread could not be started).
+    let _ = std::thread::Builder::new()
+        .name("warden-lint".into())
+        .spawn(|| LazyLock::force(&RULE_SET));
+}
+
+/// Every pattern of [`RULES`], in order, compiled as one set: a text most rules never match
+/// costs one search instead of one per rule.
+static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSetBuilder::new(RULES.iter().map(|rule| &rule.pattern))
+        .case_insensitive(true)
+        .build()
+        .unwrap_or_else(|error| panic!("lint rules do not compile as a set: {error}"))
 });
 
 /// A maximal run of tool-name characters.
@@ -1009,9 +1073,10 @@ when left out, at most 1048576; a longer body is cut and `truncated` is set."#,
 
     #[test]
     fn every_rule_compiles_and_needs_text() {
-        for (rule, regex) in RULES.iter() {
-            assert!(!regex.is_match(""), "{rule}: {regex}");
-            assert!(!regex.is_match(" "), "{rule}: {regex}");
+        for rule in RULES.iter() {
+            let regex = rule.regex();
+            assert!(!regex.is_match(""), "{}: {regex}", rule.id);
+            assert!(!regex.is_match(" "), "{}: {regex}", rule.id);
         }
     }
 

@@ -457,7 +457,7 @@ impl Warden {
             }
         };
         let (extras, forwarder) = self.call_extras(tool, context, answers.clone());
-        let called = call::call_with(
+        let call = call::call_with(
             caller,
             tool,
             &served.sandbox,
@@ -466,14 +466,16 @@ impl Warden {
             &shared.audit,
             correlation_id,
             extras,
-        )
-        .await;
+        );
+        // The forwarder runs beside the call in this task (it sends whenever the call yields,
+        // at least every million fuel) and ends when the call's store is dropped, so every
+        // notification of the call goes out before its result.
+        let result = match forwarder {
+            None => call.await,
+            Some(forwarder) => tokio::join!(call, forwarder).0,
+        };
         drop(admission);
-        // Every notification of the call goes out before its result.
-        if let Err(error) = forwarder.await {
-            tracing::debug!(%error, "the notification forwarder failed");
-        }
-        match called {
+        match result {
             call::Called::Done(result) => Ok(result.into()),
             call::Called::Asked(question) => {
                 // Whoever got this far was confirmed (or needed no confirmation).
@@ -937,14 +939,17 @@ impl Warden {
     }
 
     /// The notifier (log level, progress token), cancellation and questions (with the
-    /// `answers` known so far) of one call, and the task that forwards its notifications to
-    /// the client.
+    /// `answers` known so far) of one call, and the future that forwards its notifications
+    /// to the client: none when the client asked for neither log messages nor progress.
     fn call_extras(
         &self,
         tool: &Tool,
         context: &RequestContext<RoleServer>,
         answers: std::collections::BTreeMap<String, ElicitResult>,
-    ) -> (crate::sandbox::CallExtras, tokio::task::JoinHandle<()>) {
+    ) -> (
+        crate::sandbox::CallExtras,
+        Option<impl Future<Output = ()> + use<>>,
+    ) {
         let token = context.meta.get_progress_token();
         let level = context.meta.log_level().or_else(|| {
             // The per-session level exists only in the handshake era.
@@ -953,18 +958,25 @@ impl Warden {
                 .is_some_and(|version| version >= rmcp::model::ProtocolVersion::V_2026_07_28);
             if modern { None } else { self.session_log.get() }
         });
+        let cancel = Some(context.ct.clone());
+        let questions = questions(tool, context, answers);
+        if level.is_none() && token.is_none() {
+            let notifier = crate::notify::Notifier::none();
+            let extras = crate::sandbox::CallExtras {
+                notifier,
+                cancel,
+                questions,
+            };
+            return (extras, None);
+        }
         let (notifier, receiver) = crate::notify::Notifier::new(level, token.is_some());
-        let forwarder = tokio::spawn(crate::notify::forward(
-            context.peer.clone(),
-            token,
-            tool.name.to_string(),
-            receiver,
-        ));
+        let forwarder =
+            crate::notify::forward(context.peer.clone(), token, tool.name.to_string(), receiver);
         let extras = crate::sandbox::CallExtras {
             notifier,
-            cancel: Some(context.ct.clone()),
-            questions: questions(tool, context, answers),
+            cancel,
+            questions,
         };
-        (extras, forwarder)
+        (extras, Some(forwarder))
     }
 }

@@ -5,8 +5,8 @@
 //! The guest's `warden:tool/log` and `warden:tool/progress` imports run synchronously inside
 //! the store; they hand [`Notice`]s to a [`Notifier`], which filters them and queues them on a
 //! channel. [`forward`] drains the channel into rmcp notifications on the call's `Peer`; the
-//! channel closes when the store is dropped, and the caller awaits the forwarder before it
-//! answers, so every notification precedes the response.
+//! channel closes when the store is dropped, and the caller runs the forwarder beside the call
+//! until both end before it answers, so every notification precedes the response.
 //!
 //! Bounds, per call: at most [`MAX_LOG_NOTIFICATIONS`] log messages reach the client (one
 //! more says that the rest were dropped; the server log gets them all, within its own byte

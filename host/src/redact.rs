@@ -26,7 +26,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -98,7 +98,9 @@ impl Redactor {
         let markers = labels
             .iter()
             .map(String::as_str)
-            .chain(RULES.rules.iter().map(|rule| rule.id))
+            // The rules' ids, from their specs: building a redactor does not wait for the
+            // rules to compile.
+            .chain(SPECS.iter().map(|spec| spec.id))
             .map(|label| format!("{MARKER_OPEN}{label}]"));
         let markers = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -138,9 +140,13 @@ impl Redactor {
     /// apart by a `#2`, `#3`, ... suffix.
     pub fn redact_json(&self, value: &mut Value, report: &mut Report) {
         let mut stack = vec![value];
+        // Each number's digits, written into one buffer.
+        let mut digits = String::new();
         while let Some(value) = stack.pop() {
             if let Value::Number(number) = value {
-                if let Cow::Owned(text) = self.redact_str(&number.to_string(), report) {
+                digits.clear();
+                write!(digits, "{number}").expect("writing to a String succeeds");
+                if let Cow::Owned(text) = self.redact_str(&digits, report) {
                     *value = Value::String(text);
                 }
                 continue;
@@ -163,16 +169,21 @@ impl Redactor {
 
     /// Redacts the keys of `map`, keeping their order.
     fn redact_keys(&self, map: &mut serde_json::Map<String, Value>, report: &mut Report) {
-        let renamed: Vec<Option<String>> = map
-            .keys()
-            .map(|key| match self.redact_str(key, report) {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(key) => Some(key),
-            })
-            .collect();
-        if renamed.iter().all(Option::is_none) {
+        // Most maps keep every key: the list of new names starts at the first renamed key.
+        let rename = |key: &String, report: &mut Report| match self.redact_str(key, report) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(key) => Some(key),
+        };
+        let mut first_renamed = None;
+        let Some(first) = map.keys().position(|key| {
+            first_renamed = rename(key, report);
+            first_renamed.is_some()
+        }) else {
             return;
-        }
+        };
+        let mut renamed: Vec<Option<String>> = vec![None; first];
+        renamed.push(first_renamed);
+        renamed.extend(map.keys().skip(first + 1).map(|key| rename(key, report)));
         // Keys that keep their name keep it; a renamed key takes a suffix if need be.
         let kept: BTreeSet<&String> = map
             .keys()
@@ -1118,6 +1129,16 @@ const GLOBAL_STOPWORDS: &[&str] = &[
 
 /// The compiled rule table, shared by every redactor.
 static RULES: LazyLock<Rules> = LazyLock::new(|| Rules::compile(SPECS));
+
+/// Compiles the built-in rules on a thread of its own, so that they are ready (or nearly)
+/// when the first text is redacted: start-up loads the components meanwhile.
+pub fn compile_in_background() {
+    // Nothing to wait for: the first redaction waits for the rules if they are not ready
+    // yet (and compiles them itself if this thread could not be started).
+    let _ = std::thread::Builder::new()
+        .name("warden-redact".into())
+        .spawn(|| LazyLock::force(&RULES));
+}
 
 struct Rules {
     rules: Vec<Rule>,

@@ -6,6 +6,7 @@
 //! oversized line or a non-request, `-32602` for a request whose params do not parse).
 
 use std::borrow::Cow;
+use std::io::{BufRead, Write};
 
 use rmcp::RoleServer;
 use rmcp::model::{
@@ -14,8 +15,7 @@ use rmcp::model::{
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Lines waiting for the writer before senders wait.
 const OUTBOX: usize = 256;
@@ -30,63 +30,44 @@ pub enum Frame {
 }
 
 /// Reads lines of at most `limit` bytes, discarding longer ones without buffering them.
-///
-/// [`LineReader::next`] is cancel-safe: rmcp's service loop races `receive` against its other
-/// events and drops it when another wins, so the part of a line read so far is kept here,
-/// not in the future, and the next call goes on from it.
 pub struct LineReader<R> {
     reader: R,
     limit: usize,
-    /// The line read so far (emptied once it is over the limit).
-    line: Vec<u8>,
-    /// Its length so far, counting discarded bytes.
-    length: usize,
 }
 
-impl<R: AsyncBufRead + Unpin> LineReader<R> {
+impl<R: BufRead> LineReader<R> {
     /// Reads from `reader`.
     pub fn new(reader: R, limit: usize) -> Self {
-        LineReader {
-            reader,
-            limit,
-            line: Vec::new(),
-            length: 0,
-        }
+        LineReader { reader, limit }
     }
 
-    /// The next frame, or `None` at end of input.
+    /// The next frame, or `None` at end of input (blocking until one arrives).
     ///
     /// # Errors
     /// Reading fails.
-    pub async fn next(&mut self) -> std::io::Result<Option<Frame>> {
+    pub fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
+        let mut line = Vec::new();
+        let mut length = 0usize;
         loop {
-            // The only await: dropping the future here loses nothing.
-            let available = self.reader.fill_buf().await?;
+            let available = self.reader.fill_buf()?;
             if available.is_empty() {
-                return Ok((self.length > 0).then(|| self.take_frame()));
+                return Ok((length > 0).then(|| self.frame(line, length)));
             }
             let (chunk, consumed, done) = match available.iter().position(|b| *b == b'\n') {
                 Some(end) => (&available[..end], end + 1, true),
                 None => (available, available.len(), false),
             };
-            self.length += chunk.len();
-            if self.length <= self.limit {
-                self.line.extend_from_slice(chunk);
+            length += chunk.len();
+            if length <= self.limit {
+                line.extend_from_slice(chunk);
             } else {
-                self.line = Vec::new();
+                line = Vec::new();
             }
             self.reader.consume(consumed);
             if done {
-                return Ok(Some(self.take_frame()));
+                return Ok(Some(self.frame(line, length)));
             }
         }
-    }
-
-    /// The frame of the line read so far; the next one starts empty.
-    fn take_frame(&mut self) -> Frame {
-        let line = std::mem::take(&mut self.line);
-        let length = std::mem::replace(&mut self.length, 0);
-        self.frame(line, length)
     }
 
     fn frame(&self, mut line: Vec<u8>, length: usize) -> Frame {
@@ -101,9 +82,12 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     }
 }
 
+/// Frames read ahead of the transport before the reader waits.
+const INBOX: usize = 64;
+
 /// An rmcp transport over a byte reader and writer, with Warden's framing.
-pub struct StdioTransport<R> {
-    lines: LineReader<R>,
+pub struct StdioTransport {
+    frames: mpsc::Receiver<std::io::Result<Frame>>,
     outbox: mpsc::Sender<String>,
     limit: usize,
 }
@@ -113,36 +97,78 @@ pub struct StdioTransport<R> {
 #[error("the output stream is closed")]
 pub struct Closed;
 
-impl<R: AsyncBufRead + Unpin + Send> StdioTransport<R> {
-    /// Reads messages from `input` (lines of at most `limit` bytes) and writes to `output`
-    /// from a task of its own. The task ends once the transport is dropped and every pending
-    /// line is written: await the returned handle before exiting, so no answer is lost.
-    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(
+impl StdioTransport {
+    /// Reads messages from `input` (lines of at most `limit` bytes) on a thread of its own,
+    /// and writes to `output` from another. The writer ends once the transport is dropped
+    /// and every pending line is written, and then completes the returned receiver: await it
+    /// before exiting, so no answer is lost. (Plain threads, not tokio's blocking pool, so
+    /// that a reader or writer still waiting can never hold up the runtime's shutdown.)
+    ///
+    /// Both are plain blocking loops rather than tokio's stdin and stdout: those run each
+    /// read, each write and each flush as a separate job on tokio's blocking pool, which
+    /// cost several round trips between threads per message. Here a message costs one
+    /// wake-up of the transport's task when it arrives and one of the writer when its answer
+    /// is ready, and lines that wait are written together.
+    pub fn new<R: BufRead + Send + 'static, W: Write + Send + 'static>(
         input: R,
         output: W,
         limit: usize,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> std::io::Result<(Self, oneshot::Receiver<()>)> {
+        let (arrived, frames) = mpsc::channel(INBOX);
+        let read = move || {
+            let mut lines = LineReader::new(input, limit);
+            loop {
+                match lines.next_frame() {
+                    Ok(Some(frame)) => {
+                        if arrived.blocking_send(Ok(frame)).is_err() {
+                            return; // the transport is gone
+                        }
+                    }
+                    // End of input: dropping `arrived` ends the session.
+                    Ok(None) => return,
+                    Err(error) => {
+                        let _ = arrived.blocking_send(Err(error));
+                        return;
+                    }
+                }
+            }
+        };
+        std::thread::Builder::new()
+            .name("warden-stdin".into())
+            .spawn(read)?;
         let (outbox, mut pending) = mpsc::channel::<String>(OUTBOX);
-        let writer = tokio::spawn(async move {
+        let (done, finished) = oneshot::channel();
+        let write = move || {
             let mut output = output;
-            while let Some(line) = pending.recv().await {
-                let written = async {
-                    output.write_all(line.as_bytes()).await?;
-                    output.write_all(b"\n").await?;
-                    output.flush().await
-                };
-                if let Err(error) = written.await {
+            let mut batch = String::new();
+            while let Some(line) = pending.blocking_recv() {
+                batch.clear();
+                batch.push_str(&line);
+                batch.push('\n');
+                while let Ok(line) = pending.try_recv() {
+                    batch.push_str(&line);
+                    batch.push('\n');
+                }
+                if let Err(error) = output
+                    .write_all(batch.as_bytes())
+                    .and_then(|()| output.flush())
+                {
                     tracing::warn!(%error, "cannot write to stdout; stopping");
                     break;
                 }
             }
-        });
+            // The receiver is gone only when nobody waits for the last answers any more.
+            let _ = done.send(());
+        };
+        std::thread::Builder::new()
+            .name("warden-stdout".into())
+            .spawn(write)?;
         let transport = StdioTransport {
-            lines: LineReader::new(input, limit),
+            frames,
             outbox,
             limit,
         };
-        (transport, writer)
+        Ok((transport, finished))
     }
 
     /// Queues an error reply without waiting, so that `receive` stays cancel-safe: in order
@@ -255,7 +281,7 @@ fn misparsed(message: &RxJsonRpcMessage<RoleServer>) -> Option<(Value, String, S
     Some((id, custom.method.clone(), why))
 }
 
-impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R> {
+impl Transport<RoleServer> for StdioTransport {
     type Error = Closed;
 
     fn name() -> Cow<'static, str> {
@@ -273,12 +299,15 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
         }
     }
 
+    /// Cancel-safe, as rmcp's service loop needs (it races `receive` against its other events
+    /// and drops it when another wins): lines are framed on the reader thread and wait in a
+    /// channel, and nothing here awaits anything else.
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
         loop {
-            let frame = match self.lines.next().await {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return None,
-                Err(error) => {
+            let frame = match self.frames.recv().await {
+                Some(Ok(frame)) => frame,
+                None => return None,
+                Some(Err(error)) => {
                     tracing::warn!(%error, "cannot read stdin; stopping");
                     return None;
                 }
@@ -316,41 +345,19 @@ impl<R: AsyncBufRead + Unpin + Send> Transport<RoleServer> for StdioTransport<R>
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn frames_lines_and_discards_long_ones() {
+    #[test]
+    fn frames_lines_and_discards_long_ones() {
         let input: &[u8] = b"short\r\n0123456789abc\nlast";
-        let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(4, input), 8);
+        let mut reader = LineReader::new(std::io::BufReader::with_capacity(4, input), 8);
         assert_eq!(
-            reader.next().await.unwrap(),
+            reader.next_frame().unwrap(),
             Some(Frame::Line(b"short".to_vec()))
         );
-        assert_eq!(reader.next().await.unwrap(), Some(Frame::TooLong(13)));
+        assert_eq!(reader.next_frame().unwrap(), Some(Frame::TooLong(13)));
         assert_eq!(
-            reader.next().await.unwrap(),
+            reader.next_frame().unwrap(),
             Some(Frame::Line(b"last".to_vec()))
         );
-        assert_eq!(reader.next().await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn a_dropped_read_keeps_the_part_of_the_line_it_read() {
-        use tokio::io::AsyncWriteExt as _;
-        let (mut client, server) = tokio::io::duplex(64);
-        let mut reader = LineReader::new(tokio::io::BufReader::new(server), 64);
-        client.write_all(b"{\"half\":").await.unwrap();
-        // The first half arrives, then the read is dropped, as rmcp's select! does when
-        // another event wins.
-        let dropped =
-            tokio::time::timeout(std::time::Duration::from_millis(20), reader.next()).await;
-        assert!(dropped.is_err(), "{dropped:?}");
-        client.write_all(b"1}\nnext\n").await.unwrap();
-        assert_eq!(
-            reader.next().await.unwrap(),
-            Some(Frame::Line(b"{\"half\":1}".to_vec()))
-        );
-        assert_eq!(
-            reader.next().await.unwrap(),
-            Some(Frame::Line(b"next".to_vec()))
-        );
+        assert_eq!(reader.next_frame().unwrap(), None);
     }
 }

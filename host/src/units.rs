@@ -1,4 +1,5 @@
-//! Human-readable quantities in the manifest: byte sizes ("64 MiB") and durations ("10s").
+//! Human-readable quantities in the manifest: byte sizes ("64 MiB") and durations ("10s");
+//! and the size of a JSON value, which the byte-size limits are checked against.
 //!
 //! Hand-written rather than pulled from a crate: the grammar is four suffixes each, and the
 //! error text must say exactly what the manifest accepts.
@@ -49,6 +50,30 @@ impl fmt::Display for ByteSize {
             }
         }
         write!(f, "{} B", self.0)
+    }
+}
+
+/// The size of `value` as compact JSON, counted as it is serialized rather than by building
+/// the text; `usize::MAX` if it does not serialize.
+pub fn json_size(value: &impl serde::Serialize) -> usize {
+    /// Counts the bytes written to it.
+    struct Counter(usize);
+
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
     }
 }
 
@@ -125,5 +150,11 @@ mod tests {
         assert!(parse_duration("10").unwrap_err().contains("ms, s, m or h"));
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(3)), "3s");
+    }
+
+    #[test]
+    fn json_size_is_the_length_of_the_text() {
+        let value = serde_json::json!({"a": [1, "é\n", null], "b": {"c": 1.5}});
+        assert_eq!(json_size(&value), serde_json::to_vec(&value).unwrap().len());
     }
 }

@@ -423,8 +423,16 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
 
 /// The id of a `tools/call` request in `body`, if that is what it is.
 fn tool_call_id(body: &[u8]) -> Option<Value> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    (value.get("method")? == "tools/call").then(|| value.get("id").cloned().unwrap_or(Value::Null))
+    /// The two members looked at; the rest of the body (its arguments) is skipped, not
+    /// built into a `Value` (this runs on every request).
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+        id: Option<Value>,
+    }
+    let head: Head = serde_json::from_slice(body).ok()?;
+    (head.method? == "tools/call").then(|| head.id.unwrap_or(Value::Null))
 }
 
 fn tool_name(body: &[u8]) -> Option<String> {
@@ -459,4 +467,23 @@ pub fn error_response(status: StatusCode, id: Option<Value>, code: i64, message:
         body.to_string(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tool_calls_have_a_tool_call_id() {
+        let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"a","arguments":{"x":[1,{"y":"z"}]}}}"#;
+        assert_eq!(tool_call_id(call), Some(json!(7)));
+        assert_eq!(
+            tool_call_id(br#"{"method":"tools\/call"}"#),
+            Some(Value::Null),
+            "escaped, and without an id"
+        );
+        assert_eq!(tool_call_id(br#"{"id":1,"method":"tools/list"}"#), None);
+        assert_eq!(tool_call_id(br#"[{"id":1,"method":"tools/call"}]"#), None);
+        assert_eq!(tool_call_id(b"not json"), None);
+    }
 }

@@ -626,7 +626,7 @@ impl ResourceServer {
         meta.extend(self.provenance(Some(&read)).0);
         let mut result = ReadResourceResult::new(contents).with_cache_scope(CacheScope::Private);
         result.meta = Some(MetaObject(meta));
-        let size = serde_json::to_vec(&result).map_or(usize::MAX, |bytes| bytes.len());
+        let size = crate::units::json_size(&result);
         if size as u64 > settings.max_output_bytes.bytes() {
             return (
                 Outcome::OutputTooLarge,

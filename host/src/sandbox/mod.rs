@@ -9,9 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 use wasmtime::component::{ComponentExportIndex, InstancePre, Linker, ResourceTable, Val};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::grants::Access;
@@ -34,17 +38,22 @@ mod bindings {
     });
 }
 
-/// How often the epoch advances: the granularity of the wall-clock deadline.
+/// How often the epoch advances: how often a running guest is checked for its deadline and
+/// its cancellation.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Fuel burnt between yields to the async runtime, so a busy guest cannot starve the
-/// timer that enforces its deadline or other calls.
+/// Fuel burnt between yields to the async runtime (about 50 µs of a busy guest), so that a
+/// busy guest cannot starve other calls or the transport on its worker thread.
 const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
 /// Bytes of guest stdout, and of stderr, kept per call for the server log.
 const CAPTURED_OUTPUT: usize = 16 << 10;
 /// The wasm stack a call may use.
 const MAX_WASM_STACK: usize = 1 << 20;
-/// Bytes of each pooled memory and table that stay resident between calls.
-const KEEP_RESIDENT: usize = 1 << 20;
+/// Bytes of each pooled memory and table that stay resident between calls (reset with
+/// memset; the rest is decommitted with madvise). Small on purpose: wasmtime counts every
+/// page the instance ever made private as dirty, so a larger value memsets that much on
+/// every call (a raw-wasmtime `echo` call took 37 µs with 1 MiB, 16 µs with 16 KiB; see
+/// BENCHMARKS.md).
+const KEEP_RESIDENT: usize = 16 << 10;
 
 /// The engine, the linker that defines what the host offers, and the call gate.
 pub struct Sandbox {
@@ -180,8 +189,9 @@ pub struct CallTarget<'a> {
 pub struct CallExtras {
     /// Where its log messages and progress go.
     pub notifier: crate::notify::Notifier,
-    /// Cancelled when the client cancels the request: the guest is stopped at once.
-    pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Cancelled when the client cancels the request: the guest is stopped promptly (at its
+    /// next yield, or on the next epoch tick).
+    pub cancel: Option<CancellationToken>,
     /// How the guest's questions reach the human.
     pub questions: crate::elicit::Questions,
 }
@@ -314,10 +324,13 @@ impl Sandbox {
 
     /// Like [`Sandbox::call`], with a notifier for the client and a cancellation token.
     ///
-    /// A cancelled call is stopped at its next yield (a host call, or every
-    /// `FUEL_YIELD_INTERVAL` fuel), its instance dropped and its slot freed; it reports
-    /// [`Failure::Cancelled`]. Progress held back by the rate limit is flushed when the call
-    /// ends, and the notifier is dropped with the store, so its channel closes.
+    /// The call runs in the caller's task. While the guest runs wasm, the epoch callback
+    /// checks its cancellation and deadline on every tick ([`EPOCH_TICK`]) and stops it
+    /// there; whenever it yields (every [`FUEL_YIELD_INTERVAL`] fuel, and in host calls that
+    /// wait), the cancellation and the deadline end the call at once. A cancelled call reports
+    /// [`Failure::Cancelled`]; either way its instance is dropped and its slot freed.
+    /// Progress held back by the rate limit is flushed when the call ends, and the notifier
+    /// is dropped with the store, so its channel closes.
     pub async fn call_with(
         &self,
         target: CallTarget<'_>,
@@ -325,148 +338,51 @@ impl Sandbox {
         extras: CallExtras,
     ) -> CallReport {
         let started = Instant::now();
+        let failed = |failure| CallReport {
+            outcome: Err(failure),
+            fuel_used: 0,
+            duration: started.elapsed(),
+            peak_memory: None,
+            denials: Vec::new(),
+            question: None,
+        };
         let cancel = extras.cancel.unwrap_or_default();
         if cancel.is_cancelled() {
-            return CallReport {
-                outcome: Err(Failure::Cancelled),
-                fuel_used: 0,
-                duration: started.elapsed(),
-                peak_memory: None,
-                denials: Vec::new(),
-                question: None,
-            };
+            return failed(Failure::Cancelled);
         }
         let limits = target.limits;
-        // A call cancelled while it waits for a slot gives up its place at once.
-        let waited = tokio::select! {
-            waited = tokio::time::timeout(limits.timeout, Arc::clone(&self.slots).acquire_owned()) => Some(waited),
-            () = cancel.cancelled() => None,
+        let slot = match self.slot(limits.timeout, &cancel).await {
+            Ok(slot) => slot,
+            Err(failure) => return failed(failure),
         };
-        let slot = match waited {
-            None => {
-                return CallReport {
-                    outcome: Err(Failure::Cancelled),
-                    fuel_used: 0,
-                    duration: started.elapsed(),
-                    peak_memory: None,
-                    denials: Vec::new(),
-                    question: None,
-                };
-            }
-            Some(Ok(Ok(slot))) => slot,
-            _ => {
-                return CallReport {
-                    outcome: Err(Failure::Busy {
-                        slots: self.max_concurrent_calls,
-                    }),
-                    fuel_used: 0,
-                    duration: started.elapsed(),
-                    peak_memory: None,
-                    denials: Vec::new(),
-                    question: None,
-                };
-            }
+        let deadline = Instant::now() + limits.timeout;
+        let (mut store, output) = match self.store(
+            &target,
+            extras.notifier,
+            extras.questions,
+            &cancel,
+            deadline,
+        ) {
+            Ok(store) => store,
+            Err(failure) => return failed(failure),
         };
 
-        let stdout = CapturedOutput::new(CAPTURED_OUTPUT);
-        let stderr = CapturedOutput::new(CAPTURED_OUTPUT);
-        // Deny by default: no args, no stdin, no sockets or name lookups; only the granted
-        // directories and environment variables.
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        for (name, value) in &target.grants.env {
-            wasi.env(name, value);
-        }
-        for dir in &target.grants.dirs {
-            let perms = match dir.access {
-                Access::ReadOnly => FsPerms::ReadOnly,
-                Access::ReadWrite => FsPerms::ReadWrite,
-            };
-            if let Err(error) = wasi.preopened_dir(&dir.host, &dir.guest, perms) {
-                return CallReport {
-                    outcome: Err(Failure::Trap(format!(
-                        "cannot open the granted directory {}: {error}",
-                        dir.guest
-                    ))),
-                    fuel_used: 0,
-                    duration: started.elapsed(),
-                    peak_memory: None,
-                    denials: Vec::new(),
-                    question: None,
-                };
-            }
-        }
-        let state = CallState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(limits.memory.bytes()),
-            guest: GuestReport::new(Arc::clone(target.tool), Arc::clone(&self.redactor)),
-            grants: Arc::clone(target.grants),
-            http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            egress: egress::EgressHooks::new(
-                Arc::clone(target.tool),
-                Arc::clone(target.grants),
-                Arc::clone(&self.secrets),
-            ),
-            notifier: extras.notifier,
-            questions: extras.questions,
+        let run = async {
+            let instance = target.pre.instantiate_async(&mut store).await?;
+            let func = instance
+                .get_func(&mut store, *target.function)
+                .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
+            let mut results = vec![Val::Bool(false); target.result_count];
+            func.call_async(&mut store, &params, &mut results).await?;
+            wasmtime::Result::<Vec<Val>>::Ok(results)
         };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        let setup = store
-            .set_fuel(limits.fuel)
-            .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL)));
-        if let Err(error) = setup {
-            return CallReport {
-                outcome: Err(Failure::Trap(format!("cannot set up the sandbox: {error}"))),
-                fuel_used: 0,
-                duration: started.elapsed(),
-                peak_memory: None,
-                denials: Vec::new(),
-                question: None,
-            };
-        }
-        let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-
-        let pre = target.pre.clone();
-        let function = *target.function;
-        let result_count = target.result_count;
-        let task = tokio::spawn(async move {
-            let run = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                let func = instance
-                    .get_func(&mut store, function)
-                    .ok_or_else(|| wasmtime::format_err!("the export is not a function"))?;
-                let mut results = vec![Val::Bool(false); result_count];
-                func.call_async(&mut store, &params, &mut results).await?;
-                wasmtime::Result::<Vec<Val>>::Ok(results)
-            };
-            let result = tokio::select! {
-                result = tokio::time::timeout(limits.timeout, run) => Some(result),
-                () = cancel.cancelled() => None,
-            };
-            (store, result, slot)
-        });
-        let (store, result, slot) = match task.await {
-            Ok(done) => done,
-            Err(error) => {
-                return CallReport {
-                    outcome: Err(Failure::Trap(format!(
-                        "the host failed running the call: {error}"
-                    ))),
-                    fuel_used: 0,
-                    duration: started.elapsed(),
-                    peak_memory: None,
-                    denials: Vec::new(),
-                    question: None,
-                };
-            }
+        // `run` first: a call that finishes in its first poll never arms the timer. The
+        // other two end a wait in a host call (the epoch callback cannot run there).
+        let result = tokio::select! {
+            biased;
+            result = run => result,
+            () = cancel.cancelled() => Err(wasmtime::Error::new(Stop::Cancelled)),
+            () = tokio::time::sleep_until(deadline.into()) => Err(wasmtime::Error::new(Stop::Deadline)),
         };
 
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
@@ -475,16 +391,9 @@ impl Sandbox {
         // the slot, so the pool never holds more instances than there are slots.
         drop(slot);
         state.notifier.finish();
-        log_output(target.tool, "stdout", &stdout, &self.redactor);
-        log_output(target.tool, "stderr", &stderr, &self.redactor);
-        let outcome = match result {
-            None => Err(Failure::Cancelled),
-            Some(Err(_elapsed)) => Err(Failure::Timeout {
-                limit: limits.timeout,
-            }),
-            Some(Ok(Ok(results))) => Ok(results),
-            Some(Ok(Err(error))) => Err(classify(&error, &state, limits)),
-        };
+        log_output(target.tool, "stdout", &output.stdout, &self.redactor);
+        log_output(target.tool, "stderr", &output.stderr, &self.redactor);
+        let outcome = result.map_err(|error| classify(&error, &state, limits));
         let denials = std::mem::take(
             &mut *state
                 .egress
@@ -501,6 +410,118 @@ impl Sandbox {
             question: state.questions.take_pending(),
         }
     }
+
+    /// A sandbox slot: at once when one is free, else the first to free up within `timeout`
+    /// (a call cancelled while it waits gives up its place at once).
+    async fn slot(
+        &self,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<OwnedSemaphorePermit, Failure> {
+        if let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(slot);
+        }
+        tokio::select! {
+            waited = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned()) => match waited {
+                Ok(Ok(slot)) => Ok(slot),
+                _ => Err(Failure::Busy {
+                    slots: self.max_concurrent_calls,
+                }),
+            },
+            () = cancel.cancelled() => Err(Failure::Cancelled),
+        }
+    }
+
+    /// A fresh store for one call of `target`: a deny-all WASI context with only the granted
+    /// directories and environment, captured stdout and stderr, the memory limiter, the fuel,
+    /// and the epoch callback that stops the guest once `cancel` fires or `deadline` passes.
+    fn store(
+        &self,
+        target: &CallTarget<'_>,
+        notifier: crate::notify::Notifier,
+        questions: crate::elicit::Questions,
+        cancel: &CancellationToken,
+        deadline: Instant,
+    ) -> Result<(Store<CallState>, Output), Failure> {
+        let output = Output {
+            stdout: CapturedOutput::new(CAPTURED_OUTPUT),
+            stderr: CapturedOutput::new(CAPTURED_OUTPUT),
+        };
+        // Deny by default: no args, no stdin, no sockets or name lookups; only the granted
+        // directories and environment variables.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(output.stdout.clone())
+            .stderr(output.stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (name, value) in &target.grants.env {
+            wasi.env(name, value);
+        }
+        for dir in &target.grants.dirs {
+            let perms = match dir.access {
+                Access::ReadOnly => FsPerms::ReadOnly,
+                Access::ReadWrite => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|error| {
+                    Failure::Trap(format!(
+                        "cannot open the granted directory {}: {error}",
+                        dir.guest
+                    ))
+                })?;
+        }
+        let state = CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(target.limits.memory.bytes()),
+            guest: GuestReport::new(Arc::clone(target.tool), Arc::clone(&self.redactor)),
+            grants: Arc::clone(target.grants),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            egress: egress::EgressHooks::new(
+                Arc::clone(target.tool),
+                Arc::clone(target.grants),
+                Arc::clone(&self.secrets),
+            ),
+            notifier,
+            questions,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store
+            .set_fuel(target.limits.fuel)
+            .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL)))
+            .map_err(|error| Failure::Trap(format!("cannot set up the sandbox: {error}")))?;
+        let cancel = cancel.clone();
+        store.epoch_deadline_callback(move |_| {
+            if cancel.is_cancelled() {
+                Err(wasmtime::Error::new(Stop::Cancelled))
+            } else if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(Stop::Deadline))
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        Ok((store, output))
+    }
+}
+
+/// What a guest printed during one call.
+struct Output {
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+}
+
+/// Why the host stopped a running call.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    /// The client cancelled the request.
+    #[error("the client cancelled the call")]
+    Cancelled,
+    /// The call's wall-clock deadline passed.
+    #[error("the call's deadline passed")]
+    Deadline,
 }
 
 /// The instance pool: every call's instance, memories, tables and async stack come from
@@ -545,11 +566,17 @@ fn classify(error: &wasmtime::Error, state: &CallState, limits: Limits) -> Failu
     if error.downcast_ref::<crate::elicit::NeedsAnswer>().is_some() {
         return Failure::NeedsAnswer;
     }
+    match error.downcast_ref::<Stop>() {
+        Some(Stop::Cancelled) => return Failure::Cancelled,
+        Some(Stop::Deadline) => {
+            return Failure::Timeout {
+                limit: limits.timeout,
+            };
+        }
+        None => {}
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
-        Some(Trap::Interrupt) => Failure::Timeout {
-            limit: limits.timeout,
-        },
         Some(Trap::StackOverflow) => Failure::StackOverflow,
         Some(Trap::UnreachableCodeReached) => match &state.guest.panic {
             Some(message) => Failure::Panicked(message.clone()),
