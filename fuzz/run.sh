@@ -34,14 +34,14 @@ export RUSTFLAGS="-Cpasses=sancov-module \
 -Cllvm-args=-sanitizer-coverage-trace-compares \
 -Cdebug-assertions \
 --cfg fuzzing"
-cargo build --release --locked --target "$host" $(printf -- '--bin %s ' "${targets[@]}")
+cargo build --profile ci-fuzz --locked --target "$host" $(printf -- '--bin %s ' "${targets[@]}")
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 for target in "${targets[@]}"; do
     echo "== fuzz $target (${seconds}s)"
     mkdir -p "$scratch/$target" "artifacts/$target"
-    "$CARGO_TARGET_DIR/$host/release/$target" \
+    "$CARGO_TARGET_DIR/$host/ci-fuzz/$target" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="artifacts/$target/" \
         "$scratch/$target" "corpus/$target"

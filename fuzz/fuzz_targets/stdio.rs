@@ -1,23 +1,20 @@
 //! Stdio framing and JSON-RPC decoding: the bytes a client writes to `warden serve`.
 //!
 //! Input: two bytes of settings (read-buffer size, line limit), then the stream.
-//! - [`LineReader`] read in fuzz-chosen chunks, dropped at every pending read (as rmcp's
-//!   service loop drops `receive`), frames the stream exactly like a plain split on `\n`;
+//! - [`LineReader`], reading in fuzz-chosen chunks with a signal-interrupted read before every
+//!   other chunk, frames the stream exactly like a plain split on `\n`;
 //! - [`StdioTransport`] answers every line it does not pass on with a well-formed JSON-RPC
 //!   error, and passes on or answers at most one thing per line.
 
 #![no_main]
 
-use std::io;
-use std::pin::Pin;
+use std::io::{self, BufReader, Read, Write};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::fuzz_target;
 use rmcp::RoleServer;
 use rmcp::transport::Transport;
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use warden::stdio::{Frame, LineReader, StdioTransport};
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -56,35 +53,30 @@ fn frames(stream: &[u8], limit: usize) -> Vec<Frame> {
         .collect()
 }
 
-/// Reads `stream` in chunks of `capacity` bytes or fewer, with a pending read before every
-/// other chunk; each pending `next()` is dropped and a new one started.
+/// Reads `stream` in chunks of `capacity` bytes or fewer, with an interrupted read before
+/// every other chunk.
 fn interrupted_read(stream: &[u8], capacity: usize, limit: usize) -> Vec<Frame> {
     let source = Stutter {
         data: stream,
         at: 0,
         chunk: capacity.div_ceil(2),
-        pending: false,
+        interrupt: false,
     };
     let mut reader = LineReader::new(BufReader::with_capacity(capacity, source), limit);
-    let mut context = Context::from_waker(Waker::noop());
     let mut frames = Vec::new();
-    loop {
-        let next = std::pin::pin!(reader.next());
-        match next.poll(&mut context) {
-            Poll::Pending => {}
-            Poll::Ready(Ok(Some(frame))) => frames.push(frame),
-            Poll::Ready(Ok(None)) => return frames,
-            Poll::Ready(Err(error)) => panic!("reading from memory failed: {error}"),
-        }
+    while let Some(frame) = reader.next_frame().expect("reading from memory") {
+        frames.push(frame);
     }
+    frames
 }
 
 /// Runs the transport over `stream`: how many lines it answered, and how many messages it
 /// passed on. Every answer must be a JSON-RPC error it is allowed to send.
 async fn transport(stream: &[u8], capacity: usize, limit: usize) -> (usize, usize) {
     let written = Arc::new(Mutex::new(Vec::new()));
-    let input = BufReader::with_capacity(capacity, stream);
-    let (mut transport, writer) = StdioTransport::new(input, Sink(Arc::clone(&written)), limit);
+    let input = BufReader::with_capacity(capacity, io::Cursor::new(stream.to_vec()));
+    let (mut transport, finished) =
+        StdioTransport::new(input, Sink(Arc::clone(&written)), limit).expect("threads start");
     let mut passed_on = 0;
     while Transport::<RoleServer>::receive(&mut transport)
         .await
@@ -93,7 +85,7 @@ async fn transport(stream: &[u8], capacity: usize, limit: usize) -> (usize, usiz
         passed_on += 1;
     }
     drop(transport);
-    writer.await.expect("the writer task ends");
+    finished.await.expect("the writer ends");
     let written = written.lock().expect("not poisoned");
     let mut answered = 0;
     for line in written
@@ -117,50 +109,38 @@ async fn transport(stream: &[u8], capacity: usize, limit: usize) -> (usize, usiz
     (answered, passed_on)
 }
 
-/// Bytes from memory, `chunk` at a time, pending before every other chunk.
+/// Bytes from memory, `chunk` at a time, interrupted before every other chunk.
 struct Stutter<'a> {
     data: &'a [u8],
     at: usize,
     chunk: usize,
-    pending: bool,
+    interrupt: bool,
 }
 
-impl AsyncRead for Stutter<'_> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.pending = !self.pending;
-        if self.pending && self.at < self.data.len() {
-            context.waker().wake_by_ref();
-            return Poll::Pending;
+impl Read for Stutter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.interrupt = !self.interrupt;
+        if self.interrupt && self.at < self.data.len() {
+            return Err(io::ErrorKind::Interrupted.into());
         }
-        let end = (self.at + self.chunk.min(buf.remaining())).min(self.data.len());
-        buf.put_slice(&self.data[self.at..end]);
+        let end = (self.at + self.chunk.min(buf.len())).min(self.data.len());
+        let n = end - self.at;
+        buf[..n].copy_from_slice(&self.data[self.at..end]);
         self.at = end;
-        Poll::Ready(Ok(()))
+        Ok(n)
     }
 }
 
 /// Collects what the transport writes.
 struct Sink(Arc<Mutex<Vec<u8>>>);
 
-impl AsyncWrite for Sink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
+        Ok(buf.len())
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

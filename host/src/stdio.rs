@@ -41,7 +41,8 @@ impl<R: BufRead> LineReader<R> {
         LineReader { reader, limit }
     }
 
-    /// The next frame, or `None` at end of input (blocking until one arrives).
+    /// The next frame, or `None` at end of input (blocking until one arrives). A read
+    /// interrupted by a signal is tried again.
     ///
     /// # Errors
     /// Reading fails.
@@ -49,7 +50,11 @@ impl<R: BufRead> LineReader<R> {
         let mut line = Vec::new();
         let mut length = 0usize;
         loop {
-            let available = self.reader.fill_buf()?;
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
             if available.is_empty() {
                 return Ok((length > 0).then(|| self.frame(line, length)));
             }
@@ -357,6 +362,35 @@ mod tests {
         assert_eq!(
             reader.next_frame().unwrap(),
             Some(Frame::Line(b"last".to_vec()))
+        );
+        assert_eq!(reader.next_frame().unwrap(), None);
+    }
+
+    #[test]
+    fn a_read_interrupted_by_a_signal_is_tried_again() {
+        /// Fails every other read with `Interrupted` (EINTR), as a signal may.
+        struct Interrupting(&'static [u8], bool);
+        impl std::io::Read for Interrupting {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = !self.1;
+                if self.1 {
+                    return Err(std::io::ErrorKind::Interrupted.into());
+                }
+                let n = self.0.len().min(buf.len()).min(3);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = Interrupting(b"{\"a\":1}\nnext\n", false);
+        let mut reader = LineReader::new(std::io::BufReader::with_capacity(4, input), 64);
+        assert_eq!(
+            reader.next_frame().unwrap(),
+            Some(Frame::Line(b"{\"a\":1}".to_vec()))
+        );
+        assert_eq!(
+            reader.next_frame().unwrap(),
+            Some(Frame::Line(b"next".to_vec()))
         );
         assert_eq!(reader.next_frame().unwrap(), None);
     }
